@@ -1,0 +1,5 @@
+"""validate placeholder."""
+import click
+@click.command()
+def validate() -> None:
+    """Validate."""
