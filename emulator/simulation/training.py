@@ -117,7 +117,8 @@ def resolve_hyperparameters(
     Requested values must lie in the ranges the service accepts (epochs 1..50, batch size 1..256,
     0 < learning rate multiplier <= 10); anything else raises :class:`ValueError`.
     """
-    _check_int("n_examples", n_examples, 1, 2**63)
+    if isinstance(n_examples, bool) or not isinstance(n_examples, int) or n_examples < 1:
+        raise ValueError(f"n_examples must be a positive integer, got {n_examples!r}")
     if requested_n_epochs is None:
         n_epochs = _TARGET_EPOCHS
         if n_examples * _TARGET_EPOCHS < _MIN_TARGET_EXAMPLES:

@@ -68,7 +68,7 @@ def test_requested_values_are_kept() -> None:
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ((0, None, None, None), "n_examples"),
+        ((0, None, None, None), "n_examples must be a positive integer, got 0"),
         ((10, 0, None, None), "n_epochs must be between 1 and 50, got 0"),
         ((10, 51, None, None), "n_epochs must be between 1 and 50, got 51"),
         ((10, True, None, None), "n_epochs must be an integer"),
