@@ -6,6 +6,7 @@ from ftflow.tokenizers.encodings import (
     TokenizerUnavailableError,
     cache_key,
     load_encoding,
+    verify_encoding,
 )
 from ftflow.tokenizers.install import InstallReport, install_encodings
 
@@ -17,4 +18,5 @@ __all__ = [
     "cache_key",
     "install_encodings",
     "load_encoding",
+    "verify_encoding",
 ]

@@ -27,6 +27,7 @@ __all__ = [
     "TokenizerUnavailableError",
     "cache_key",
     "load_encoding",
+    "verify_encoding",
 ]
 
 INSTALL_HINT = "run `ftflow tokenizers install` (or `make install`) to install the encodings"
@@ -80,6 +81,12 @@ def load_encoding(name: str, cache_dir: Path) -> tiktoken.Encoding:
     Raises :class:`TokenizerUnavailableError` naming the missing file and the install
     command, rather than letting tiktoken try the internet.
     """
+    verify_encoding(name, cache_dir)
+    return _load(name, str(cache_dir))
+
+
+def verify_encoding(name: str, cache_dir: Path) -> None:
+    """Check that ``name`` is installed and intact in ``cache_dir``, without loading it."""
     source = ENCODINGS.get(name)
     if source is None:
         known = ", ".join(ENCODINGS)
@@ -90,7 +97,6 @@ def load_encoding(name: str, cache_dir: Path) -> tiktoken.Encoding:
         raise TokenizerUnavailableError(
             f"tokenizer encoding {name} {state} at {path}; {INSTALL_HINT}"
         )
-    return _load(name, str(cache_dir))
 
 
 @cache

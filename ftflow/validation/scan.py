@@ -1,0 +1,212 @@
+"""Scanning one chunk of a JSONL file: every line parsed, checked and counted.
+
+A chunk is a byte range that starts at a line start, so chunks can be scanned in any order,
+in any process. Line numbers in a :class:`ChunkResult` are relative to the chunk (1-based);
+the engine shifts them when it merges chunks in file order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from array import array
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+
+from ftflow.validation.chat import check_chat
+from ftflow.validation.dpo import check_dpo
+from ftflow.validation.findings import FindingLog
+from ftflow.validation.tokens import TokenCounter
+
+__all__ = ["BOM", "ChunkJob", "ChunkResult", "Format", "Limits", "scan_chunk"]
+
+Format = Literal["chat", "dpo"]
+BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Token thresholds for one model."""
+
+    max_tokens: int
+    short_tokens: int = 12
+    long_fraction: float = 0.8
+
+    @property
+    def long_tokens(self) -> int:
+        return int(self.max_tokens * self.long_fraction)
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkJob:
+    """Scan bytes ``[start, end)`` of ``path``, the ``index``-th chunk of the file."""
+
+    path: str
+    label: str
+    start: int
+    end: int
+    index: int
+    last: bool
+    limits: Limits
+    cap: int
+
+
+@dataclass
+class ChunkResult:
+    """Everything the engine needs from a chunk, with chunk-relative line numbers."""
+
+    index: int
+    lines: int
+    log: FindingLog
+    example_lines: array[int] = field(default_factory=lambda: array("l"))
+    tokens: array[int] = field(default_factory=lambda: array("l"))
+    trainable: array[int] = field(default_factory=lambda: array("l"))
+    messages: array[int] = field(default_factory=lambda: array("l"))
+    exact: array[int] = field(default_factory=lambda: array("q"))
+    normal: array[int] = field(default_factory=lambda: array("q"))
+    formats: Counter[str] = field(default_factory=Counter)
+    format_lines: dict[str, list[int]] = field(default_factory=dict)
+    crlf_lines: int = 0
+    first_crlf: int | None = None
+    bom: bool = False
+
+
+def _digest(data: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little", signed=True)
+
+
+def _normal_text(value: object) -> str:
+    if isinstance(value, str):
+        return " ".join(value.lower().split())
+    return " ".join(orjson.dumps(value).decode().lower().split())
+
+
+def _conversation(messages: object) -> list[str]:
+    """A message list reduced to what makes it the same example: no system, no spacing."""
+    parts: list[str] = []
+    if isinstance(messages, list):
+        for message in messages:
+            if isinstance(message, dict) and message.get("role") != "system":
+                parts.append(str(message.get("role")))
+                parts.append(_normal_text(message.get("content")))
+                if "tool_calls" in message:
+                    parts.append(_normal_text(message["tool_calls"]))
+    return parts
+
+
+def _normal_key(example: dict[str, Any], kind: Format) -> int:
+    if kind == "chat":
+        parts = _conversation(example.get("messages"))
+    else:
+        source = example.get("input")
+        parts = _conversation(source.get("messages") if isinstance(source, dict) else None)
+        parts += ["\x1e", *_conversation(example.get("preferred_output"))]
+        parts += ["\x1e", *_conversation(example.get("non_preferred_output"))]
+    return _digest("\x1f".join(parts).encode())
+
+
+def _format_of(example: dict[str, Any]) -> Format | None:
+    if "messages" in example:
+        return "chat"
+    if "preferred_output" in example or "input" in example:
+        return "dpo"
+    return None
+
+
+def _read(job: ChunkJob) -> list[bytes]:
+    with Path(job.path).open("rb") as handle:
+        handle.seek(job.start)
+        data = handle.read(job.end - job.start)
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _parse_error(log: FindingLog, line: int, raw: bytes, error: orjson.JSONDecodeError) -> None:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        log.add("invalid-utf8", line, None, f"invalid UTF-8 at byte {bad.start + 1} of the line")
+        return
+    log.add("invalid-json", line, None, f"not valid JSON: {error}")
+
+
+def scan_chunk(job: ChunkJob, counter: TokenCounter) -> ChunkResult:
+    """Parse, check and count every line of the chunk."""
+    log = FindingLog(job.label, job.cap)
+    result = ChunkResult(job.index, 0, log)
+    lines = _read(job)
+    result.lines = len(lines)
+    blank: list[int] = []
+    limits = job.limits
+    for number, line in enumerate(lines, start=1):
+        raw = line
+        if raw.endswith(b"\r"):
+            raw = raw[:-1]
+            result.crlf_lines += 1
+            if result.first_crlf is None:
+                result.first_crlf = number
+        if number == 1 and job.index == 0 and raw.startswith(BOM):
+            raw = raw[len(BOM) :]
+            result.bom = True
+        if not raw or raw.isspace():
+            blank.append(number)
+            continue
+        if blank:
+            for at in blank:
+                log.add("blank-line", at, None, "blank line between examples")
+            blank.clear()
+        try:
+            example = orjson.loads(raw)
+        except orjson.JSONDecodeError as error:
+            _parse_error(log, number, raw, error)
+            continue
+        if type(example) is not dict:
+            log.add("not-an-object", number, None, f"line holds a JSON {type(example).__name__}")
+            continue
+        kind = _format_of(example)
+        if kind is None:
+            legacy = "prompt" in example and "completion" in example
+            message = (
+                "prompt/completion is the legacy format; chat models train on messages"
+                if legacy
+                else "neither a chat example ('messages') nor a DPO example ('input')"
+            )
+            log.add("missing-messages", number, "messages", message)
+            continue
+        result.formats[kind] += 1
+        seen = result.format_lines.setdefault(kind, [])
+        if len(seen) < job.cap:
+            seen.append(number)
+        check = check_chat if kind == "chat" else check_dpo
+        tally = check(example, log, number, counter)
+        if not tally.has_system:
+            log.add("missing-system-message", number, "messages", "no system message")
+        if tally.tokens > limits.max_tokens:
+            log.add(
+                "too-many-tokens",
+                number,
+                None,
+                f"{tally.tokens:,} tokens, over the model's {limits.max_tokens:,} per example",
+            )
+        elif tally.tokens > limits.long_tokens:
+            share = tally.tokens / limits.max_tokens
+            log.add("long-example", number, None, f"{tally.tokens:,} tokens, {share:.0%} of limit")
+        elif tally.tokens < limits.short_tokens:
+            log.add("short-example", number, None, f"only {tally.tokens} tokens")
+        result.example_lines.append(number)
+        result.tokens.append(tally.tokens)
+        result.trainable.append(tally.trainable)
+        result.messages.append(tally.messages)
+        result.exact.append(_digest(raw))
+        result.normal.append(_normal_key(example, kind))
+    for at in blank:
+        if job.last:
+            log.add("trailing-blank-line", at, None, "blank line at the end of the file")
+        else:
+            log.add("blank-line", at, None, "blank line between examples")
+    return result
