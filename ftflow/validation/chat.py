@@ -246,14 +246,14 @@ def _message(
     tally: Tally,
     open_calls: dict[str, str],
 ) -> int:
-    for key in message:
-        if key not in _MESSAGE_KEYS:
+    if not message.keys() <= _MESSAGE_KEYS:
+        for key in message.keys() - _MESSAGE_KEYS:
             check.report("unknown-key", f"{at}.{key}", f"unknown message key {key!r}")
     if not isinstance(role, str) or role not in rules.roles:
         allowed = ", ".join(sorted(rules.roles))
         check.report("unknown-role", f"{at}.role", f"role {role!r} is not one of {allowed}")
         return 0
-    tokens = MESSAGE_FRAMING + check.counter.count(role)
+    tokens = MESSAGE_FRAMING + check.counter.count_role(role)
     name = message.get("name")
     if name is not None:
         tokens += NAME_COST + (check.text(name, f"{at}.name") if isinstance(name, str) else 0)
@@ -311,8 +311,8 @@ def _trained(check: _Check, message: dict[str, Any], at: str, rules: MessageRule
 
 def check_chat(example: dict[str, Any], log: FindingLog, line: int, counter: TokenCounter) -> Tally:
     """Check one chat example and count its tokens as the model sees it."""
-    for key in example:
-        if key not in CHAT_KEYS:
+    if not example.keys() <= CHAT_KEYS:
+        for key in example.keys() - CHAT_KEYS:
             log.add("unknown-key", line, key, f"unknown key {key!r} in a chat example")
     tool_tokens, functions = 0, None
     tools = example.get("tools")

@@ -9,11 +9,13 @@ from compact per-example digests.
 from __future__ import annotations
 
 import os
+from array import array
+from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from types import TracebackType
 
@@ -28,6 +30,8 @@ from ftflow.validation.tokens import TokenCounter
 __all__ = ["UnreadableInputError", "ValidationOptions", "validate_dataset"]
 
 _METHOD_OF: Mapping[Format, str] = {"chat": "supervised", "dpo": "dpo"}
+# Below this many chunks a file is scanned faster than a helper process starts.
+_MIN_CHUNKS_FOR_POOL = 4
 
 
 class UnreadableInputError(ValueError):
@@ -83,33 +87,53 @@ class _Scanner(AbstractContextManager["_Scanner"]):
             self._pool.shutdown(cancel_futures=True)
 
     def scan(self, jobs: list[ChunkJob]) -> Iterator[ChunkResult]:
-        if self._workers <= 1 or len(jobs) <= 2:
-            if self._counter is None:
-                self._counter = TokenCounter(load_encoding(self._encoding, self._dir))
+        """Results in file order. This process scans too, whenever the helpers are busy."""
+        if self._counter is None:
+            self._counter = TokenCounter(load_encoding(self._encoding, self._dir))
+        pool = self._ensure_pool() if len(jobs) >= _MIN_CHUNKS_FOR_POOL else None
+        if pool is None:
             for job in jobs:
                 yield scan_chunk(job, self._counter)
             return
-        pool = self._ensure_pool()
-        ahead = 2 * self._workers
-        pending: list[Future[ChunkResult]] = []
+        queue: deque[Future[ChunkResult] | ChunkResult] = deque()
         for job in jobs:
-            pending.append(pool.submit(_scan_in_worker, job))
-            if len(pending) >= ahead:
-                yield pending.pop(0).result()
-        for future in pending:
-            yield future.result()
+            busy = sum(1 for item in queue if isinstance(item, Future) and not item.done())
+            if busy < 2 * (self._workers - 1):
+                queue.append(pool.submit(_scan_in_worker, job))
+            else:
+                queue.append(scan_chunk(job, self._counter))
+            while queue and (not isinstance(queue[0], Future) or queue[0].done()):
+                yield _result(queue.popleft())
+        while queue:
+            yield _result(queue.popleft())
 
-    def _ensure_pool(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            # Fresh interpreters, not forks: callers may be multi-threaded (Prefect tasks).
+    def _ensure_pool(self) -> ProcessPoolExecutor | None:
+        if self._pool is None and self._workers > 1:
             verify_encoding(self._encoding, self._dir)  # fail here, clearly, if it is missing
-            self._pool = ProcessPoolExecutor(
-                max_workers=self._workers,
-                mp_context=get_context("spawn"),
-                initializer=_start_worker,
-                initargs=(self._encoding, str(self._dir)),
-            )
+            self._pool = _start_pool(self._workers - 1, self._encoding, self._dir)
         return self._pool
+
+
+def _start_pool(helpers: int, encoding: str, encodings_dir: Path) -> ProcessPoolExecutor:
+    """Helper processes that share this process's tokenizer tables where the OS allows.
+
+    Forked helpers inherit the loaded encoding (its ~50 MB of tables stay shared, never
+    written); where fork is unavailable, each spawned helper loads its own.
+    """
+    global _worker_counter  # noqa: PLW0603 - inherited by forked helpers
+    if "fork" in get_all_start_methods():
+        _worker_counter = TokenCounter(load_encoding(encoding, encodings_dir))
+        return ProcessPoolExecutor(max_workers=helpers, mp_context=get_context("fork"))
+    return ProcessPoolExecutor(
+        max_workers=helpers,
+        mp_context=get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(encoding, str(encodings_dir)),
+    )
+
+
+def _result(item: Future[ChunkResult] | ChunkResult) -> ChunkResult:
+    return item.result() if isinstance(item, Future) else item
 
 
 def _plan(path: Path, size: int, chunk_bytes: int) -> Iterator[tuple[int, int]]:
@@ -130,9 +154,22 @@ def _plan(path: Path, size: int, chunk_bytes: int) -> Iterator[tuple[int, int]]:
 
 
 @dataclass
+class _Seen:
+    """Examples seen so far, by normalised digest: the first one's line and exact digest."""
+
+    first: dict[int, int] = field(default_factory=dict)
+    lines: array[int] = field(default_factory=lambda: array("l"))
+    exact: array[int] = field(default_factory=lambda: array("q"))
+
+    def line_of(self, normal: int) -> int | None:
+        ordinal = self.first.get(normal)
+        return None if ordinal is None else self.lines[ordinal]
+
+
+@dataclass
 class _FileScan:
     report: FileReport
-    normal_lines: dict[int, int]
+    seen: _Seen
 
 
 @dataclass
@@ -140,14 +177,13 @@ class _Merge:
     """Folds chunk results, in file order, into one file's findings and figures."""
 
     log: FindingLog
-    overlap: Mapping[int, int] | None = None
+    overlap: _Seen | None = None
     overlap_label: str = ""
     lines: int = 0
-    tokens: list[int] = field(default_factory=list)
+    tokens: array[int] = field(default_factory=lambda: array("l"))
     trainable: int = 0
     messages: int = 0
-    exact_lines: dict[int, int] = field(default_factory=dict)
-    normal_lines: dict[int, int] = field(default_factory=dict)
+    seen: _Seen = field(default_factory=_Seen)
     formats: dict[str, int] = field(default_factory=dict)
     format_lines: dict[str, list[int]] = field(default_factory=dict)
     bom: bool = False
@@ -173,17 +209,23 @@ class _Merge:
         self.lines += result.lines
 
     def _repeats(self, line: int, exact: int, normal: int) -> None:
-        earlier = self.exact_lines.setdefault(exact, line)
-        if earlier != line:
-            self.log.add("duplicate-example", line, None, f"same as line {earlier}")
-        else:
-            earlier = self.normal_lines.setdefault(normal, line)
-            if earlier != line:
-                message = f"same as line {earlier} but for case or spacing"
+        seen = self.seen
+        ordinal = len(seen.lines)
+        seen.lines.append(line)
+        seen.exact.append(exact)
+        first = seen.first.setdefault(normal, ordinal)
+        if first != ordinal:
+            if seen.exact[first] == exact:
+                message = f"same as line {seen.lines[first]}"
+                self.log.add("duplicate-example", line, None, message)
+            else:
+                message = f"same as line {seen.lines[first]} but for case or spacing"
                 self.log.add("near-duplicate-example", line, None, message)
-        if self.overlap is not None and normal in self.overlap:
-            message = f"same conversation as {self.overlap_label} line {self.overlap[normal]}"
-            self.log.add("train-validation-overlap", line, None, message)
+        if self.overlap is not None:
+            earlier = self.overlap.line_of(normal)
+            if earlier is not None:
+                message = f"same conversation as {self.overlap_label} line {earlier}"
+                self.log.add("train-validation-overlap", line, None, message)
 
     def file_format(self) -> Format | None:
         """The file's format (the majority's); examples of the other format are errors."""
@@ -215,7 +257,8 @@ class _Gate:
         if size > self.options.max_file_bytes:
             limit_mb = self.options.max_file_bytes // (1024 * 1024)
             log.add("file-too-large", None, None, f"{size:,} bytes; the limit is {limit_mb} MB")
-            return _FileScan(self._report(label, role, None, size, 0, [], 0, 0, log), {})
+            empty = self._report(label, role, None, size, 0, array("l"), 0, 0, log)
+            return _FileScan(empty, _Seen())
         plan = list(_plan(path, size, self.options.chunk_bytes))
         jobs = [
             ChunkJob(label, label, start, end, i, i == len(plan) - 1, self.limits, self.options.cap)
@@ -223,7 +266,7 @@ class _Gate:
         ]
         merge = _Merge(log)
         if overlap is not None:
-            merge.overlap, merge.overlap_label = overlap.normal_lines, overlap.report.path
+            merge.overlap, merge.overlap_label = overlap.seen, overlap.report.path
         for result in self.scanner.scan(jobs):
             merge.add(result)
         if merge.bom:
@@ -240,7 +283,7 @@ class _Gate:
         report = self._report(
             label, role, kind, size, merge.lines, merge.tokens, merge.trainable, merge.messages, log
         )
-        return _FileScan(report, merge.normal_lines)
+        return _FileScan(report, merge.seen)
 
     def _report(
         self,
@@ -249,7 +292,7 @@ class _Gate:
         kind: Format | None,
         size: int,
         lines: int,
-        tokens: list[int],
+        tokens: array[int],
         trainable: int,
         messages: int,
         log: FindingLog,

@@ -78,34 +78,14 @@ def _digest(data: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little", signed=True)
 
 
-def _normal_text(value: object) -> str:
-    if isinstance(value, str):
-        return " ".join(value.lower().split())
-    return " ".join(orjson.dumps(value).decode().lower().split())
+_SPACES = b" \t\r\n"
 
 
-def _conversation(messages: object) -> list[str]:
-    """A message list reduced to what makes it the same example: no system, no spacing."""
-    parts: list[str] = []
-    if isinstance(messages, list):
-        for message in messages:
-            if isinstance(message, dict) and message.get("role") != "system":
-                parts.append(str(message.get("role")))
-                parts.append(_normal_text(message.get("content")))
-                if "tool_calls" in message:
-                    parts.append(_normal_text(message["tool_calls"]))
-    return parts
-
-
-def _normal_key(example: dict[str, Any], kind: Format) -> int:
-    if kind == "chat":
-        parts = _conversation(example.get("messages"))
-    else:
-        source = example.get("input")
-        parts = _conversation(source.get("messages") if isinstance(source, dict) else None)
-        parts += ["\x1e", *_conversation(example.get("preferred_output"))]
-        parts += ["\x1e", *_conversation(example.get("non_preferred_output"))]
-    return _digest("\x1f".join(parts).encode())
+def _normal_key(raw: bytes) -> int:
+    """Digest of the line ignoring case and all spacing, inside and between JSON values."""
+    folded = raw.lower().translate(None, _SPACES)
+    folded = folded.replace(b"\\n", b"").replace(b"\\t", b"").replace(b"\\r", b"")
+    return _digest(folded)
 
 
 def _format_of(example: dict[str, Any]) -> Format | None:
@@ -203,7 +183,7 @@ def scan_chunk(job: ChunkJob, counter: TokenCounter) -> ChunkResult:
         result.trainable.append(tally.trainable)
         result.messages.append(tally.messages)
         result.exact.append(_digest(raw))
-        result.normal.append(_normal_key(example, kind))
+        result.normal.append(_normal_key(raw))
     for at in blank:
         if job.last:
             log.add("trailing-blank-line", at, None, "blank line at the end of the file")

@@ -43,6 +43,7 @@ _SPECIAL = re.compile(
     r"|im_end|im_sep)\|>"
 )
 
+_ROLES = ("system", "user", "assistant", "tool", "function")
 _CACHE_MIN_CHARS = 48
 _CACHE_MAX_ENTRIES = 4096
 
@@ -61,6 +62,7 @@ class TokenCounter:
         self.encoding_name: str = encoding.name
         self._encode = encoding.encode_ordinary
         self._cache: dict[str, int] = {}
+        self._pinned = {role: len(self._encode(role)) for role in _ROLES}
 
     def count(self, text: str) -> int:
         """Tokens in ``text``; special-token strings are counted as ordinary text."""
@@ -73,6 +75,11 @@ class TokenCounter:
                 self._cache.clear()
             self._cache[text] = tokens
         return tokens
+
+    def count_role(self, role: str) -> int:
+        """Tokens of a role name (the few valid ones are counted once)."""
+        pinned = self._pinned.get(role)
+        return self.count(role) if pinned is None else pinned
 
     def count_tools(self, tools: list[dict[str, Any]]) -> int:
         """Tokens of well-formed tool definitions (check them first: see the chat rules)."""
