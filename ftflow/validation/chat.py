@@ -247,7 +247,7 @@ def _message(
     open_calls: dict[str, str],
 ) -> int:
     if not message.keys() <= _MESSAGE_KEYS:
-        for key in message.keys() - _MESSAGE_KEYS:
+        for key in sorted(message.keys() - _MESSAGE_KEYS):
             check.report("unknown-key", f"{at}.{key}", f"unknown message key {key!r}")
     if not isinstance(role, str) or role not in rules.roles:
         allowed = ", ".join(sorted(rules.roles))
@@ -312,7 +312,7 @@ def _trained(check: _Check, message: dict[str, Any], at: str, rules: MessageRule
 def check_chat(example: dict[str, Any], log: FindingLog, line: int, counter: TokenCounter) -> Tally:
     """Check one chat example and count its tokens as the model sees it."""
     if not example.keys() <= CHAT_KEYS:
-        for key in example.keys() - CHAT_KEYS:
+        for key in sorted(example.keys() - CHAT_KEYS):
             log.add("unknown-key", line, key, f"unknown key {key!r} in a chat example")
     tool_tokens, functions = 0, None
     tools = example.get("tools")
