@@ -1,0 +1,210 @@
+"""Measuring a command: wall time, CPU time and the peak memory of its whole process tree.
+
+``ru_maxrss`` alone cannot answer "how much memory did this take": for a child it is the
+largest single process among it and its reaped descendants, not their sum, and a validator
+that runs worker processes holds memory in several at once. So a sampler thread polls
+``/proc`` every ``interval`` seconds, finds the child and all its descendants, and sums their
+``VmRSS``; the peak of that sum is the figure we report. RSS counts pages shared between
+processes (a forked worker's copy-on-write pages, shared libraries) once per process, so it
+overstates a little; the peak summed PSS (shared pages divided among their users) is sampled
+too, less often because it is costlier to read, as a lower cross-check.
+
+The machine's CPU time spent outside the measured tree during the run is also reported:
+other work on a 2-core machine distorts every figure, and we would rather say so.
+
+A script, so that the benchmarks import nothing from each other (``benchmarks/`` is not a
+package): ``python benchmarks/_measure.py --out DIR -- COMMAND [ARG ...]`` runs the command
+with its stdout and stderr in ``DIR/stdout`` and ``DIR/stderr`` and writes the measurement to
+``DIR/measure.json``; ``python benchmarks/_measure.py --machine`` prints the machine's facts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+PROC = Path("/proc")
+PSS_EVERY = 10  # read smaps_rollup on every tenth sample only: it walks the page tables
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """One run of a command."""
+
+    argv: list[str]
+    returncode: int
+    wall_s: float
+    cpu_s: float
+    peak_tree_rss: int
+    peak_tree_pss: int
+    peak_processes: int
+    child_maxrss: int
+    foreign_cpu_s: float
+
+
+def _stat_ppid(pid: int) -> int | None:
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may contain spaces or parentheses.
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
+
+
+def _status_kb(pid: int, field: str, file: str = "status") -> int:
+    try:
+        text = (PROC / str(pid) / file).read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        if line.startswith(field):
+            return int(line.split()[1])
+    return 0  # a zombie has no VmRSS
+
+
+class TreeSampler:
+    """Tracks the process tree under ``root`` and the peaks of its summed memory."""
+
+    def __init__(self, root: int, interval: float) -> None:
+        self.root = root
+        self.interval = interval
+        self.outside: set[int] = set()
+        self.peak_rss = 0
+        self.peak_pss = 0
+        self.peak_processes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def tree(self) -> list[int]:
+        """The root and its live descendants, from one scan of ``/proc``."""
+        live = {int(entry.name) for entry in PROC.iterdir() if entry.name.isdigit()}
+        self.outside &= live  # forget exited processes: their pids may be reused
+        parents = {pid: _stat_ppid(pid) for pid in live - self.outside}
+        members = {self.root}
+        grew = True
+        while grew:
+            found = {pid for pid, ppid in parents.items() if ppid in members} - members
+            members |= found
+            grew = bool(found)
+        # A process outside the tree now never joins it (an orphan goes to init, not to us).
+        self.outside |= set(parents) - members
+        return sorted(members & live)
+
+    def sample(self, with_pss: bool) -> None:
+        pids = self.tree()
+        self.peak_processes = max(self.peak_processes, len(pids))
+        self.peak_rss = max(self.peak_rss, 1024 * sum(_status_kb(p, "VmRSS:") for p in pids))
+        if with_pss:
+            pss = sum(_status_kb(p, "Pss:", "smaps_rollup") for p in pids)
+            self.peak_pss = max(self.peak_pss, 1024 * pss)
+
+    def _run(self) -> None:
+        count = 0
+        while not self._stop.is_set():
+            self.sample(with_pss=count % PSS_EVERY == 0)
+            count += 1
+            self._stop.wait(self.interval)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def busy_cpu_seconds() -> float:
+    """CPU time all cores have spent busy since boot, from ``/proc/stat``."""
+    fields = (PROC / "stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def run_measured(argv: list[str], out_dir: Path, interval: float) -> Measured:
+    """Run ``argv`` to completion while sampling its process tree; output into ``out_dir``."""
+    with (out_dir / "stdout").open("wb") as out, (out_dir / "stderr").open("wb") as err:
+        own_before = resource.getrusage(resource.RUSAGE_SELF)
+        busy_before = busy_cpu_seconds()
+        started = time.perf_counter()
+        process = subprocess.Popen(argv, stdout=out, stderr=err)
+        sampler = TreeSampler(process.pid, interval)
+        sampler.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        busy = busy_cpu_seconds() - busy_before
+        sampler.stop()
+        own_after = resource.getrusage(resource.RUSAGE_SELF)
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    cpu = usage.ru_utime + usage.ru_stime  # includes the descendants it waited for
+    own = (own_after.ru_utime + own_after.ru_stime) - (own_before.ru_utime + own_before.ru_stime)
+    return Measured(
+        argv=argv,
+        returncode=process.returncode,
+        wall_s=wall,
+        cpu_s=cpu,
+        # ru_maxrss (the largest single process) is a floor if a spike fell between samples.
+        peak_tree_rss=max(sampler.peak_rss, usage.ru_maxrss * 1024),
+        peak_tree_pss=sampler.peak_pss,
+        peak_processes=sampler.peak_processes,
+        child_maxrss=usage.ru_maxrss * 1024,
+        foreign_cpu_s=max(0.0, busy - cpu - own),
+    )
+
+
+def machine() -> dict[str, str]:
+    """What the figures were measured on: cores, memory, CPU model, Python, tiktoken."""
+    model = "unknown"
+    for line in (PROC / "cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    mem_kb = 0
+    for line in (PROC / "meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kb = int(line.split()[1])
+    try:
+        from importlib.metadata import version
+
+        tiktoken_version = version("tiktoken")
+    except ImportError:  # pragma: no cover - the venv always has it
+        tiktoken_version = "?"
+    return {
+        "nproc": str(len(os.sched_getaffinity(0))),
+        "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",
+        "cpu": model,
+        "python": platform.python_version(),
+        "tiktoken": tiktoken_version,
+        "kernel": platform.release(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Measure a command's time and tree memory.")
+    parser.add_argument("--out", type=Path, help="directory for stdout, stderr, measure.json")
+    parser.add_argument("--interval", type=float, default=0.02, help="seconds between samples")
+    parser.add_argument("--machine", action="store_true", help="print the machine's facts")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARG ...]")
+    args = parser.parse_args(argv)
+    if args.machine:
+        print(json.dumps(machine()))
+        return 0
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command or args.out is None:
+        parser.error("give --out DIR and -- COMMAND")
+    args.out.mkdir(parents=True, exist_ok=True)
+    measured = run_measured(command, args.out, args.interval)
+    (args.out / "measure.json").write_text(json.dumps(asdict(measured)) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
