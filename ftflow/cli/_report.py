@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -23,7 +24,7 @@ def _files_table(report: ValidationReport) -> Table:
     table = Table(title="Data", title_justify="left")
     table.add_column("")
     for f in report.files:
-        table.add_column(f"{f.role}\n{Path(f.path).name}", justify="right")
+        table.add_column(Text(f"{f.role}\n{Path(f.path).name}"), justify="right")
 
     def row(label: str, cell: Callable[[FileReport], str | Text]) -> None:
         table.add_row(label, *(cell(f) for f in report.files))
@@ -74,7 +75,10 @@ def _findings(out: Console, files: list[FileReport], shown: int) -> None:
         table.add_column("field", style="cyan")
         table.add_column("problem", overflow="fold")
         for finding in rows[:shown]:
-            table.add_row(_location(finding), finding.field or "", finding.message)
+            # Text, not markup: paths, keys and values come from the user's data.
+            table.add_row(
+                Text(_location(finding)), Text(finding.field or ""), Text(finding.message)
+            )
         if totals[kind] > shown:
             table.add_row("", "", Text(f"… and {totals[kind] - shown:,} more", style="dim"))
         out.print(table)
@@ -84,11 +88,11 @@ def render(report: ValidationReport, console: Console | None = None, shown: int 
     """Print ``report`` for a person, with at most ``shown`` findings of each kind."""
     out = console or Console(highlight=False, soft_wrap=False)
     out.print(
-        f"Model [bold]{report.model}[/] (encoding {report.encoding}, "
+        f"Model [bold]{escape(report.model)}[/] (encoding {report.encoding}, "
         f"max {report.max_example_tokens:,} tokens per example)"
     )
     for f in report.files:
-        out.print(f"{f.role.capitalize()}: {f.path} ({f.bytes:,} bytes)")
+        out.print(f"{f.role.capitalize()}: {escape(f.path)} ({f.bytes:,} bytes)")
     out.print(_files_table(report))
     _findings(out, report.files, shown)
     billing = report.billing

@@ -109,6 +109,20 @@ def check_tools(
             )
             well_formed = False
             continue
+        properties = (parameters or {}).get("properties")
+        if properties is not None and not isinstance(properties, dict):
+            log.add(
+                "invalid-tools",
+                line,
+                f"{field}[{i}].function.parameters.properties",
+                f"properties must be an object of parameter schemas, not {properties!r}",
+            )
+            well_formed = False
+            continue
+        special = find_special_tokens(orjson.dumps(function).decode())
+        if special:
+            message = f"contains the special token {special[0]}"
+            log.add("special-token", line, f"{field}[{i}].function", message)
         names.add(name)
     if not well_formed:
         return 0, frozenset(names)
@@ -225,16 +239,20 @@ def check_messages(
             continue
         role = message.get("role")
         if role != "tool" and open_calls:
-            for call_field in open_calls.values():
-                check.report("unanswered-tool-call", call_field, "no tool message answers it")
+            _unanswered(check, open_calls)
             open_calls.clear()
         tally.tokens += _message(check, message, role, at, rules, tally, open_calls)
         if role == "assistant" and open_calls:
             opened_by = i
     if open_calls and opened_by != len(messages) - 1:
-        for call_field in open_calls.values():
-            check.report("unanswered-tool-call", call_field, "no tool message answers it")
+        _unanswered(check, open_calls)
     return tally
+
+
+def _unanswered(check: _Check, open_calls: dict[str, str]) -> None:
+    for call_id, call_field in open_calls.items():
+        message = f"no tool message answers tool call {call_id!r}"
+        check.report("unanswered-tool-call", call_field, message)
 
 
 def _message(
@@ -256,6 +274,9 @@ def _message(
     tokens = MESSAGE_FRAMING + check.counter.count_role(role)
     name = message.get("name")
     if name is not None:
+        if not isinstance(name, str) or not name:
+            problem = f"name is {name!r}, not a non-empty string"
+            check.report("invalid-message", f"{at}.name", problem)
         tokens += NAME_COST + (check.text(name, f"{at}.name") if isinstance(name, str) else 0)
     content = _content(check, message.get("content"), f"{at}.content")
     produced = content or 0
