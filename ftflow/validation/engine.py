@@ -9,6 +9,7 @@ from compact per-example digests.
 from __future__ import annotations
 
 import os
+import threading
 from array import array
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -23,7 +24,14 @@ from ftflow.catalog import DEFAULT_TRAINING_PRICES, ModelFacts, base_model_of, r
 from ftflow.tokenizers import load_encoding, verify_encoding
 from ftflow.validation.findings import FindingLog
 from ftflow.validation.report import FileReport, Role, ValidationReport
-from ftflow.validation.scan import ChunkJob, ChunkResult, Format, Limits, scan_chunk
+from ftflow.validation.scan import (
+    ChunkJob,
+    ChunkResult,
+    Format,
+    Limits,
+    report_blank,
+    scan_chunk,
+)
 from ftflow.validation.stats import TokenDistribution, estimate_billing
 from ftflow.validation.tokens import TokenCounter
 
@@ -115,13 +123,15 @@ class _Scanner(AbstractContextManager["_Scanner"]):
 
 
 def _start_pool(helpers: int, encoding: str, encodings_dir: Path) -> ProcessPoolExecutor:
-    """Helper processes that share this process's tokenizer tables where the OS allows.
+    """Helper processes that share this process's tokenizer tables where it is safe.
 
     Forked helpers inherit the loaded encoding (its ~50 MB of tables stay shared, never
-    written); where fork is unavailable, each spawned helper loads its own.
+    written). In a multi-threaded caller, or where fork is unavailable, helpers are fresh
+    interpreters that load their own.
     """
     global _worker_counter  # noqa: PLW0603 - inherited by forked helpers
-    if "fork" in get_all_start_methods():
+    # Forking a process that runs other threads (a Prefect worker) can deadlock the child.
+    if "fork" in get_all_start_methods() and threading.active_count() == 1:
         _worker_counter = TokenCounter(load_encoding(encoding, encodings_dir))
         return ProcessPoolExecutor(max_workers=helpers, mp_context=get_context("fork"))
     return ProcessPoolExecutor(
@@ -189,10 +199,18 @@ class _Merge:
     bom: bool = False
     crlf_lines: int = 0
     first_crlf: int | None = None
+    blank: list[int] = field(default_factory=list)
+    blank_count: int = 0
 
     def add(self, result: ChunkResult) -> None:
         offset = self.lines
+        if result.has_content and self.blank_count:
+            report_blank(self.log, self.blank, self.blank_count, "blank-line")
+            self.blank, self.blank_count = [], 0
         self.log.merge(result.log, offset)
+        room = max(0, self.log.cap - len(self.blank))
+        self.blank += [line + offset for line in result.tail_blank[:room]]
+        self.blank_count += result.tail_blank_count
         for i, relative in enumerate(result.example_lines):
             self._repeats(relative + offset, result.exact[i], result.normal[i])
         self.tokens.extend(result.tokens)
@@ -227,6 +245,11 @@ class _Merge:
                 message = f"same conversation as {self.overlap_label} line {earlier}"
                 self.log.add("train-validation-overlap", line, None, message)
 
+    def finish(self) -> None:
+        """Blank lines after the last example are trailing, not inside the file."""
+        if self.blank_count:
+            report_blank(self.log, self.blank, self.blank_count, "trailing-blank-line")
+
     def file_format(self) -> Format | None:
         """The file's format (the majority's); examples of the other format are errors."""
         if not self.formats:
@@ -235,9 +258,11 @@ class _Merge:
             "chat" if self.formats.get("chat", 0) >= self.formats.get("dpo", 0) else "dpo"
         )
         other: Format = "dpo" if main == "chat" else "chat"
-        for line in self.format_lines.get(other, []):
+        lines = self.format_lines.get(other, [])
+        for line in lines:
             message = f"a {other} example in a file of {self.formats[main]:,} {main} examples"
             self.log.add("mixed-format", line, None, message)
+        self.log.count_only("mixed-format", self.formats.get(other, 0) - len(lines))
         return main
 
 
@@ -255,13 +280,14 @@ class _Gate:
         size = path.stat().st_size
         log = FindingLog(label, self.options.cap)
         if size > self.options.max_file_bytes:
-            limit_mb = self.options.max_file_bytes // (1024 * 1024)
-            log.add("file-too-large", None, None, f"{size:,} bytes; the limit is {limit_mb} MB")
+            limit = self.options.max_file_bytes
+            message = f"{size:,} bytes; the limit is {limit:,} bytes ({limit / 2**20:,.0f} MB)"
+            log.add("file-too-large", None, None, message)
             empty = self._report(label, role, None, size, 0, array("l"), 0, 0, log)
             return _FileScan(empty, _Seen())
         plan = list(_plan(path, size, self.options.chunk_bytes))
         jobs = [
-            ChunkJob(label, label, start, end, i, i == len(plan) - 1, self.limits, self.options.cap)
+            ChunkJob(label, label, start, end, i, self.limits, self.options.cap)
             for i, (start, end) in enumerate(plan)
         ]
         merge = _Merge(log)
@@ -269,6 +295,7 @@ class _Gate:
             merge.overlap, merge.overlap_label = overlap.seen, overlap.report.path
         for result in self.scanner.scan(jobs):
             merge.add(result)
+        merge.finish()
         if merge.bom:
             log.add("bom", 1, None, "the file starts with a UTF-8 byte order mark")
         if merge.crlf_lines:

@@ -130,29 +130,36 @@ class FindingLog:
     cap: int = 20
     kept: list[Finding] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    shown: Counter[str] = field(default_factory=Counter)
 
     def add(
         self, kind: str, line: int | None, field_path: str | None, message: str, hint: str = ""
     ) -> None:
         self.counts[kind] += 1
-        if self.counts[kind] <= self.cap:
+        if self.shown[kind] < self.cap:
+            self.shown[kind] += 1
             advice = hint or KINDS[kind].hint
             self.kept.append(Finding(kind, self.file, line, field_path, message, advice))
+
+    def count_only(self, kind: str, count: int) -> None:
+        """Count ``count`` more findings of ``kind`` whose details were not kept."""
+        if count > 0:
+            self.counts[kind] += count
 
     def merge(self, other: FindingLog, line_offset: int) -> None:
         """Fold in ``other`` (a later chunk of the same file), shifting its line numbers."""
         for finding in other.kept:
-            if self.counts[finding.kind] < self.cap:
+            if self.shown[finding.kind] < self.cap:
+                self.shown[finding.kind] += 1
                 line = None if finding.line is None else finding.line + line_offset
                 self.kept.append(replace(finding, line=line))
-            self.counts[finding.kind] += 1
-        for kind, count in other.counts.items():
-            kept = sum(1 for f in other.kept if f.kind == kind)
-            self.counts[kind] += count - kept
+        self.counts.update(other.counts)
 
     def omitted(self) -> dict[str, int]:
         """Per kind, how many findings were counted but not kept."""
-        return {kind: n - self.cap for kind, n in self.counts.items() if n > self.cap}
+        return {
+            kind: n - self.shown[kind] for kind, n in self.counts.items() if n > self.shown[kind]
+        }
 
     def errors(self) -> int:
         return sum(n for kind, n in self.counts.items() if KINDS[kind].severity == "error")

@@ -16,12 +16,12 @@ from typing import Any, Literal
 
 import orjson
 
-from ftflow.validation.chat import check_chat
+from ftflow.validation.chat import Tally, check_chat
 from ftflow.validation.dpo import check_dpo
 from ftflow.validation.findings import FindingLog
 from ftflow.validation.tokens import TokenCounter
 
-__all__ = ["BOM", "ChunkJob", "ChunkResult", "Format", "Limits", "scan_chunk"]
+__all__ = ["BOM", "ChunkJob", "ChunkResult", "Format", "Limits", "report_blank", "scan_chunk"]
 
 Format = Literal["chat", "dpo"]
 BOM = b"\xef\xbb\xbf"
@@ -32,7 +32,7 @@ class Limits:
     """Token thresholds for one model."""
 
     max_tokens: int
-    short_tokens: int = 12
+    short_tokens: int = 24
     long_fraction: float = 0.8
 
     @property
@@ -49,7 +49,6 @@ class ChunkJob:
     start: int
     end: int
     index: int
-    last: bool
     limits: Limits
     cap: int
 
@@ -72,6 +71,13 @@ class ChunkResult:
     crlf_lines: int = 0
     first_crlf: int | None = None
     bom: bool = False
+    tail_blank: list[int] = field(default_factory=list)
+    tail_blank_count: int = 0
+
+    @property
+    def has_content(self) -> bool:
+        """Whether any line of the chunk is not blank."""
+        return self.lines > self.tail_blank_count
 
 
 def _digest(data: bytes) -> int:
@@ -79,11 +85,13 @@ def _digest(data: bytes) -> int:
 
 
 _SPACES = b" \t\r\n"
+_JSON_NAMES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
 
 
-def _normal_key(raw: bytes) -> int:
-    """Digest of the line ignoring case and all spacing, inside and between JSON values."""
-    folded = raw.lower().translate(None, _SPACES)
+def _normal_key(example: dict[str, Any]) -> int:
+    """Digest of the example ignoring key order, escapes, case and all spacing."""
+    canonical = orjson.dumps(example, option=orjson.OPT_SORT_KEYS)
+    folded = canonical.lower().translate(None, _SPACES)
     folded = folded.replace(b"\\n", b"").replace(b"\\t", b"").replace(b"\\r", b"")
     return _digest(folded)
 
@@ -115,14 +123,73 @@ def _parse_error(log: FindingLog, line: int, raw: bytes, error: orjson.JSONDecod
     log.add("invalid-json", line, None, f"not valid JSON: {error}")
 
 
+def report_blank(log: FindingLog, lines: list[int], count: int, kind: str) -> None:
+    """Report a run of ``count`` blank lines, of which the first few are ``lines``."""
+    inside = kind == "blank-line"
+    message = "blank line between examples" if inside else "blank line at the end of the file"
+    for at in lines:
+        log.add(kind, at, None, message)
+    log.count_only(kind, count - len(lines))
+
+
+def _check_example(
+    example: dict[str, Any],
+    kind: Format,
+    number: int,
+    log: FindingLog,
+    counter: TokenCounter,
+    limits: Limits,
+) -> Tally:
+    tally = (check_chat if kind == "chat" else check_dpo)(example, log, number, counter)
+    if not tally.has_system:
+        field = "messages" if kind == "chat" else "input.messages"
+        log.add("missing-system-message", number, field, "no system message")
+    if tally.tokens > limits.max_tokens:
+        message = f"{tally.tokens:,} tokens, over the model's {limits.max_tokens:,} per example"
+        log.add("too-many-tokens", number, None, message)
+    elif tally.tokens > limits.long_tokens:
+        share = tally.tokens / limits.max_tokens
+        log.add("long-example", number, None, f"{tally.tokens:,} tokens, {share:.0%} of limit")
+    elif tally.tokens < limits.short_tokens:
+        log.add("short-example", number, None, f"only {tally.tokens} tokens in all")
+    return tally
+
+
+def _parse(raw: bytes, number: int, log: FindingLog) -> tuple[dict[str, Any], Format] | None:
+    """The example on a line and its format, or ``None`` after reporting why not."""
+    try:
+        example = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        _parse_error(log, number, raw, error)
+        return None
+    if type(example) is not dict:
+        name = "null" if example is None else _JSON_NAMES.get(type(example), "value")
+        log.add("not-an-object", number, None, f"the line holds a JSON {name}, not an object")
+        return None
+    kind = _format_of(example)
+    if kind is None:
+        legacy = "prompt" in example and "completion" in example
+        message = (
+            "prompt/completion is the legacy format; chat models train on messages"
+            if legacy
+            else "neither a chat example ('messages') nor a DPO example ('input')"
+        )
+        log.add("missing-messages", number, "messages", message)
+        return None
+    return example, kind
+
+
 def scan_chunk(job: ChunkJob, counter: TokenCounter) -> ChunkResult:
-    """Parse, check and count every line of the chunk."""
+    """Parse, check and count every line of the chunk.
+
+    Blank lines after the chunk's last example are left to the engine (``tail_blank``):
+    only the following chunks tell whether they are inside the file or trailing.
+    """
     log = FindingLog(job.label, job.cap)
     result = ChunkResult(job.index, 0, log)
     lines = _read(job)
     result.lines = len(lines)
-    blank: list[int] = []
-    limits = job.limits
+    blank = result.tail_blank
     for number, line in enumerate(lines, start=1):
         raw = line
         if raw.endswith(b"\r"):
@@ -134,59 +201,27 @@ def scan_chunk(job: ChunkJob, counter: TokenCounter) -> ChunkResult:
             raw = raw[len(BOM) :]
             result.bom = True
         if not raw or raw.isspace():
-            blank.append(number)
+            result.tail_blank_count += 1
+            if len(blank) < job.cap:
+                blank.append(number)
             continue
-        if blank:
-            for at in blank:
-                log.add("blank-line", at, None, "blank line between examples")
+        if result.tail_blank_count:
+            report_blank(log, blank, result.tail_blank_count, "blank-line")
             blank.clear()
-        try:
-            example = orjson.loads(raw)
-        except orjson.JSONDecodeError as error:
-            _parse_error(log, number, raw, error)
+            result.tail_blank_count = 0
+        parsed = _parse(raw, number, log)
+        if parsed is None:
             continue
-        if type(example) is not dict:
-            log.add("not-an-object", number, None, f"line holds a JSON {type(example).__name__}")
-            continue
-        kind = _format_of(example)
-        if kind is None:
-            legacy = "prompt" in example and "completion" in example
-            message = (
-                "prompt/completion is the legacy format; chat models train on messages"
-                if legacy
-                else "neither a chat example ('messages') nor a DPO example ('input')"
-            )
-            log.add("missing-messages", number, "messages", message)
-            continue
+        example, kind = parsed
         result.formats[kind] += 1
         seen = result.format_lines.setdefault(kind, [])
         if len(seen) < job.cap:
             seen.append(number)
-        check = check_chat if kind == "chat" else check_dpo
-        tally = check(example, log, number, counter)
-        if not tally.has_system:
-            log.add("missing-system-message", number, "messages", "no system message")
-        if tally.tokens > limits.max_tokens:
-            log.add(
-                "too-many-tokens",
-                number,
-                None,
-                f"{tally.tokens:,} tokens, over the model's {limits.max_tokens:,} per example",
-            )
-        elif tally.tokens > limits.long_tokens:
-            share = tally.tokens / limits.max_tokens
-            log.add("long-example", number, None, f"{tally.tokens:,} tokens, {share:.0%} of limit")
-        elif tally.tokens < limits.short_tokens:
-            log.add("short-example", number, None, f"only {tally.tokens} tokens")
+        tally = _check_example(example, kind, number, log, counter, job.limits)
         result.example_lines.append(number)
         result.tokens.append(tally.tokens)
         result.trainable.append(tally.trainable)
         result.messages.append(tally.messages)
         result.exact.append(_digest(raw))
-        result.normal.append(_normal_key(raw))
-    for at in blank:
-        if job.last:
-            log.add("trailing-blank-line", at, None, "blank line at the end of the file")
-        else:
-            log.add("blank-line", at, None, "blank line between examples")
+        result.normal.append(_normal_key(example))
     return result

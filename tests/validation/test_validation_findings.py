@@ -134,7 +134,7 @@ def _invalid_json(tmp_path: Path) -> tuple[Scenario, Expect]:
 @case("not-an-object")
 def _not_an_object(tmp_path: Path) -> tuple[Scenario, Expect]:
     bad = '[{"role": "user", "content": "Hi"}]'
-    return Scenario(train_with(tmp_path, bad)), Expect(BAD_LINE, None, ("list",))
+    return Scenario(train_with(tmp_path, bad)), Expect(BAD_LINE, None, ("array",))
 
 
 @case("blank-line")
