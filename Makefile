@@ -40,7 +40,7 @@ typecheck: install
 	$(BIN)/mypy
 
 imports: install
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports --no-cache
 
 unit: install
 	$(BIN)/pytest
