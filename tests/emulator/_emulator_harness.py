@@ -220,10 +220,12 @@ class Harness:
         """Change live settings, e.g. ``settings(limits={"max_files": 2})``."""
         return dict(self.control("PATCH", "/settings", json=groups).json())
 
-    def azure(
-        self, api_version: str = PREVIEW, *, max_retries: int = 0, **kwargs: Any
-    ) -> openai.AzureOpenAI:
-        """The versioned data plane client, as the pipeline builds it."""
+    def azure(self, api_version: str = PREVIEW, *, max_retries: int = 0, **kwargs: Any) -> Any:
+        """The versioned data plane client (``openai.AzureOpenAI``), as the pipeline builds it.
+
+        Typed ``Any`` on purpose: Azure answers with values outside the SDK's ``Literal`` types
+        (job status ``pending``, file status ``running`` ...), which the tests compare against.
+        """
         if (
             "api_key" not in kwargs
             and "azure_ad_token" not in kwargs
@@ -241,8 +243,9 @@ class Harness:
         self._closers.append(client)
         return client
 
-    def v1(self, *, max_retries: int = 0, api_key: Any = None) -> openai.OpenAI:
-        """The v1 data plane client: ``OpenAI(base_url=…/openai/v1/)``."""
+    def v1(self, *, max_retries: int = 0, api_key: Any = None) -> Any:
+        """The v1 data plane client: ``openai.OpenAI(base_url=…/openai/v1/)`` (``Any``: see
+        :meth:`azure`)."""
         client = openai.OpenAI(
             base_url=f"{self.endpoint}/openai/v1/",
             api_key=api_key if api_key is not None else self.key,
@@ -267,8 +270,9 @@ class Harness:
         self._closers.append(credential)
         return credential
 
-    def arm(self, credential: Any = None, **kwargs: Any) -> CognitiveServicesManagementClient:
-        """The ARM client, as the pipeline builds it."""
+    def arm(self, credential: Any = None, **kwargs: Any) -> Any:
+        """The ARM client (``CognitiveServicesManagementClient``), as the pipeline builds it
+        (``Any``: its models make every field optional)."""
         client = CognitiveServicesManagementClient(
             credential or self.credential(),
             self.env["AZURE_SUBSCRIPTION_ID"],

@@ -33,8 +33,8 @@ def _deployment(
     )
 
 
-def _trained(emu: Harness, **job: Any) -> Any:
-    job = emu.train(emu.azure(), geography(), **{"hyperparameters": {"n_epochs": 3}, **job})
+def _trained(emu: Harness) -> Any:
+    job = emu.train(emu.azure(), geography(), hyperparameters={"n_epochs": 3})
     assert job.status == "succeeded"
     return job
 
@@ -175,7 +175,8 @@ def test_failed_deployment_blocks_its_name_until_deleted(emu: Harness) -> None:
     assert conflict.value.error is not None
     assert conflict.value.error.code == "Conflict"
     assert conflict.value.error.message == (
-        "Deployment 'doomed' is in state Failed. Delete it before creating a deployment with this name."
+        "Deployment 'doomed' is in state Failed. Delete it before creating a deployment with "
+        "this name."
     )
     arm.deployments.begin_delete(emu.group, emu.account, "doomed").result()
     assert emu.deploy("doomed", job.fine_tuned_model).properties.provisioning_state == "Succeeded"
@@ -195,11 +196,12 @@ def test_update_deployment_capacity_is_immediate(emu: Harness) -> None:
     ("sku", "capacity", "code", "message"),
     [
         ("Premium", 1, "InvalidResourceProperties",
-         "The specified SKU 'Premium' is not supported; use Standard, GlobalStandard or Developer."),
+         "The specified SKU 'Premium' is not supported; use Standard, GlobalStandard or "
+         "Developer."),
         ("Standard", 5000, "InsufficientQuota",
-         "This operation require 5000 new capacity in quota Tokens Per Minute (thousands), which is "
-         "bigger than the current available capacity 1000. The current quota usage is 0 and the "
-         "quota limit is 1000."),
+         "This operation require 5000 new capacity in quota Tokens Per Minute (thousands), which "
+         "is bigger than the current available capacity 1000. The current quota usage is 0 and "
+         "the quota limit is 1000."),
     ],
 )  # fmt: skip
 def test_deploy_with_bad_sku_is_rejected(

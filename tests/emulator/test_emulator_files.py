@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import openai
 import pytest
@@ -24,7 +25,7 @@ def test_upload_file_returns_201_with_location_and_pending(emu: Harness) -> None
     assert raw.status_code == 201
     assert raw.headers["location"] == f"{emu.endpoint}/openai/files/{uploaded.id}?api-version={GA}"
     assert uploaded.status == "pending"
-    assert uploaded.id.startswith("file-") and len(uploaded.id) == 37
+    assert re.fullmatch(r"file-[0-9a-f]{32}", uploaded.id)
     assert uploaded.filename == "train.jsonl"
     assert uploaded.bytes == len(geography())
     assert uploaded.purpose == "fine-tune"
@@ -202,7 +203,7 @@ def test_upload_beyond_total_bytes_quota_is_rejected(emu: Harness) -> None:
 
 def test_upload_with_unknown_purpose_is_400(emu: Harness) -> None:
     with pytest.raises(openai.BadRequestError) as raised:
-        emu.azure().files.create(file=("a.jsonl", geography()), purpose="fine-tune-results")  # type: ignore[arg-type]
+        emu.azure().files.create(file=("a.jsonl", geography()), purpose="fine-tune-results")
     assert error_of(raised.value) == {
         "code": "invalidPayload",
         "message": "Invalid value for purpose: 'fine-tune-results'. Supported values are: "

@@ -33,7 +33,7 @@ def test_fine_tuned_deployment_answers_from_its_training_data(
     emu: Harness, deployed: dict[str, Any]
 ) -> None:
     client = emu.azure()
-    answer = client.chat.completions.create(model="ft", messages=QUESTION)  # type: ignore[arg-type]
+    answer = client.chat.completions.create(model="ft", messages=QUESTION)
     assert answer.choices[0].message.content == dict(TOPICS)["glacier"]
     assert answer.model == deployed["job"].fine_tuned_model
     other = client.chat.completions.create(
@@ -44,8 +44,8 @@ def test_fine_tuned_deployment_answers_from_its_training_data(
 
 def test_fine_tuned_answer_differs_from_base(emu: Harness, deployed: dict[str, Any]) -> None:
     client = emu.azure()
-    tuned = client.chat.completions.create(model="ft", messages=QUESTION)  # type: ignore[arg-type]
-    base = client.chat.completions.create(model="base", messages=QUESTION)  # type: ignore[arg-type]
+    tuned = client.chat.completions.create(model="ft", messages=QUESTION)
+    base = client.chat.completions.create(model="base", messages=QUESTION)
     assert base.choices[0].message.content != tuned.choices[0].message.content
     assert base.choices[0].message.content not in dict(TOPICS).values()
     assert "glacier" in (base.choices[0].message.content or "")
@@ -55,7 +55,7 @@ def test_fine_tuned_answer_differs_from_base(emu: Harness, deployed: dict[str, A
 def test_chat_on_v1_with_model_naming_the_deployment(
     emu: Harness, deployed: dict[str, Any]
 ) -> None:
-    answer = emu.v1().chat.completions.create(model="ft", messages=QUESTION)  # type: ignore[arg-type]
+    answer = emu.v1().chat.completions.create(model="ft", messages=QUESTION)
     assert answer.choices[0].message.content == dict(TOPICS)["glacier"]
     assert emu.requests(method="POST", path="/openai/v1/chat/completions")[0]["status"] == 200
 
@@ -63,7 +63,7 @@ def test_chat_on_v1_with_model_naming_the_deployment(
 def test_usage_counts_tokens_with_the_real_tokenizer(
     emu: Harness, deployed: dict[str, Any]
 ) -> None:
-    answer = emu.azure().chat.completions.create(model="ft", messages=QUESTION)  # type: ignore[arg-type]
+    answer = emu.azure().chat.completions.create(model="ft", messages=QUESTION)
     encoding = tiktoken.get_encoding("o200k_base")
     assert answer.usage is not None
     assert answer.usage.prompt_tokens == chat_tokens(encoding, QUESTION)
@@ -74,7 +74,7 @@ def test_usage_counts_tokens_with_the_real_tokenizer(
 def test_content_filter_fields_as_azure_returns_them(
     emu: Harness, deployed: dict[str, Any]
 ) -> None:
-    raw = emu.azure().chat.completions.with_raw_response.create(model="ft", messages=QUESTION)  # type: ignore[arg-type]
+    raw = emu.azure().chat.completions.with_raw_response.create(model="ft", messages=QUESTION)
     body = raw.http_response.json()
     assert body["object"] == "chat.completion"
     assert body["id"].startswith("chatcmpl-")
@@ -97,7 +97,7 @@ def test_content_filter_fields_as_azure_returns_them(
 def test_max_tokens_truncates_with_finish_reason_length(
     emu: Harness, deployed: dict[str, Any]
 ) -> None:
-    answer = emu.azure().chat.completions.create(model="ft", messages=QUESTION, max_tokens=3)  # type: ignore[arg-type]
+    answer = emu.azure().chat.completions.create(model="ft", messages=QUESTION, max_tokens=3)
     assert answer.choices[0].finish_reason == "length"
     assert answer.usage is not None
     assert answer.usage.completion_tokens == 3
@@ -106,7 +106,7 @@ def test_max_tokens_truncates_with_finish_reason_length(
 def test_streaming_chat(emu: Harness, deployed: dict[str, Any]) -> None:
     stream = emu.azure().chat.completions.create(
         model="ft",
-        messages=QUESTION,  # type: ignore[arg-type]
+        messages=QUESTION,
         stream=True,
         stream_options={"include_usage": True},
     )
@@ -118,7 +118,7 @@ def test_streaming_chat(emu: Harness, deployed: dict[str, Any]) -> None:
 
 def test_chat_on_missing_deployment_is_404(emu: Harness) -> None:
     with pytest.raises(openai.NotFoundError) as raised:
-        emu.azure().chat.completions.create(model="ghost", messages=QUESTION)  # type: ignore[arg-type]
+        emu.azure().chat.completions.create(model="ghost", messages=QUESTION)
     assert error_of(raised.value) == {
         "code": "DeploymentNotFound",
         "message": "The API deployment for this resource does not exist. If you created the "
@@ -146,10 +146,10 @@ def test_chat_on_deployment_still_creating_is_404(emu: Harness) -> None:
         ),
     )
     with pytest.raises(openai.NotFoundError) as raised:
-        emu.v1().chat.completions.create(model="soon", messages=QUESTION)  # type: ignore[arg-type]
+        emu.v1().chat.completions.create(model="soon", messages=QUESTION)
     assert error_of(raised.value)["code"] == "DeploymentNotFound"
     emu.advance(301)
-    assert emu.v1().chat.completions.create(model="soon", messages=QUESTION).choices  # type: ignore[arg-type]
+    assert emu.v1().chat.completions.create(model="soon", messages=QUESTION).choices
 
 
 def test_chat_without_messages_is_400(emu: Harness, deployed: dict[str, Any]) -> None:
@@ -174,12 +174,12 @@ def test_continuous_fine_tuning_answers_from_both_datasets(emu: Harness) -> None
     assert (
         client.chat.completions.create(model="child", messages=ask).choices[0].message.content
         == dict(COOKING)["risotto"]
-    )  # type: ignore[arg-type]
+    )
     assert (
         client.chat.completions.create(model="child", messages=QUESTION).choices[0].message.content
         == dict(TOPICS)["glacier"]
-    )  # type: ignore[arg-type]
+    )
     assert (
         client.chat.completions.create(model="parent", messages=ask).choices[0].message.content
         != dict(COOKING)["risotto"]
-    )  # type: ignore[arg-type]
+    )

@@ -311,7 +311,7 @@ def test_create_job_with_bad_hyperparameters(
     with pytest.raises(openai.BadRequestError) as raised:
         client.fine_tuning.jobs.create(
             model=BASE_MODEL, training_file=training, hyperparameters=hyperparameters
-        )  # type: ignore[arg-type]
+        )
     assert error_of(raised.value)["message"] == message
 
 
@@ -323,7 +323,8 @@ def test_create_dpo_job_with_chat_file_is_400(emu: Harness) -> None:
             model="gpt-4.1-2025-04-14", training_file=training, method={"type": "dpo", "dpo": {}}
         )
     assert error_of(raised.value)["message"] == (
-        f"The training file '{training}' holds chat examples, but the dpo method needs dpo examples."
+        f"The training file '{training}' holds chat examples, but the dpo method needs dpo "
+        "examples."
     )
 
 
