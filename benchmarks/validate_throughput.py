@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=None, help="generator seed (its default)")
     parser.add_argument("--model", default=MODEL)
-    parser.add_argument("--repeat", type=int, default=1, help="best time, worst peak of N runs")
+    parser.add_argument("--repeat", type=int, default=3, help="best time, worst peak of N runs")
     parser.add_argument("--validator-cmd", default=None, help="replaces `ftflow` (a stand-in)")
     parser.add_argument("--interval", type=float, default=0.02, help="memory sampling, seconds")
     parser.add_argument("--record", action="store_true", help="append to benchmarks/RESULTS.md")
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("timing bare tokenization ...", flush=True)
     bare_cmd = [sys.executable, str(HERE / "bare_tokenization.py"), str(path), "--json"]
-    bare_cmd += ["--encoding", encoding]
+    bare_cmd += ["--encoding", encoding, "--repeat", str(max(1, args.repeat))]
     bare_run = subprocess.run(bare_cmd, check=False, capture_output=True, text=True, env=env)
     bare = last_json(bare_run.stdout) if bare_run.returncode == 0 else None
     if bare is None:
