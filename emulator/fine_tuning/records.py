@@ -6,6 +6,7 @@ Job statuses are stored in Azure's vocabulary; the v1 surface may show OpenAI's
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -104,10 +105,10 @@ class JobRecord:
         return self.status
 
     def estimated_finish(self) -> int | None:
-        """When a running job should succeed (simulated Unix seconds)."""
+        """When a running job should succeed (simulated Unix seconds, rounded up)."""
         if self.status != "running" or self.run_started_at is None or self.duration is None:
             return None
-        return int(self.run_started_at + (self.duration - self.progress))
+        return math.ceil(self.run_started_at + (self.duration - self.progress))
 
     def to_api(self, now: float, surface: Surface, behaviour: Behaviour) -> dict[str, Any]:
         """The ``fine_tuning.job`` object."""

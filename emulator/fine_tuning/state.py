@@ -70,6 +70,9 @@ class JobsState:
         ).fetchone()
         if row is not None:
             return str(row["base_model"])
+        checkpoint = self.find_model(model)
+        if checkpoint is not None and checkpoint.ready:
+            return checkpoint.base_model
         if ".ft-" in model:
             raise InvalidJobRequest(
                 f"The model '{model}' does not exist in this resource or has not finished "
@@ -355,8 +358,9 @@ class JobsState:
                 if row is None:
                     break
                 found += [Exchange(prompt=p, reply=r) for p, r in loads(row["exchanges"]) or []]
+                parent_model = str(row["model"]).split(":ckpt-step-")[0]
                 parent = conn.execute(
-                    "SELECT id FROM jobs WHERE model_name = ?", (row["model"],)
+                    "SELECT id FROM jobs WHERE model_name = ?", (parent_model,)
                 ).fetchone()
                 current = None if parent is None else str(parent["id"])
         return found

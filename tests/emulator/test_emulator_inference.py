@@ -183,3 +183,20 @@ def test_continuous_fine_tuning_answers_from_both_datasets(emu: Harness) -> None
         client.chat.completions.create(model="parent", messages=ask).choices[0].message.content
         != dict(COOKING)["risotto"]
     )
+
+
+def test_continuous_fine_tuning_from_a_checkpoint_keeps_its_data(emu: Harness) -> None:
+    client = emu.azure()
+    parent = emu.train(client, geography(), hyperparameters={"n_epochs": 2})
+    checkpoint = client.fine_tuning.jobs.checkpoints.list(parent.id).data[1]
+    assert checkpoint.fine_tuned_model_checkpoint.endswith(":ckpt-step-12")
+    child = emu.train(
+        client,
+        cooking(),
+        model=checkpoint.fine_tuned_model_checkpoint,
+        hyperparameters={"n_epochs": 1},
+    )
+    assert child.status == "succeeded"
+    emu.deploy("child", child.fine_tuned_model)
+    answer = client.chat.completions.create(model="child", messages=QUESTION)
+    assert answer.choices[0].message.content == dict(TOPICS)["glacier"]
