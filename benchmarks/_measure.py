@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 PROC = Path("/proc")
-PSS_EVERY = 10  # read smaps_rollup on every tenth sample only: it walks the page tables
+PSS_EVERY = 2  # read smaps_rollup on every other sample only: it walks the page tables
 
 
 @dataclass(frozen=True, slots=True)
