@@ -150,6 +150,15 @@ CONTROL_ROUTES = (
 
 _UPLOAD_OVERHEAD = 1024 * 1024
 """Multipart framing allowed on top of the file size before an upload is refused unread."""
+MAX_JSON_BYTES = 32 * 1024 * 1024
+"""Largest JSON request body (a chat request at the largest context is well below it)."""
+
+
+class BodyTooLarge(EmulatorError):
+    """A JSON request body above :data:`MAX_JSON_BYTES`."""
+
+    status_code = 413
+    code = "invalidPayload"
 
 
 def render_error(error: EmulatorError, surface: Surface) -> Response:
@@ -210,7 +219,16 @@ def _dispatcher(backend: Backend, spec: Endpoint, surface: Surface) -> Callable[
                 content_length=int(length) if length and length.isdigit() else None,
             )
             if spec.body == "json":
-                call.body = parse_json(await request.body(), surface)
+                if (call.content_length or 0) > MAX_JSON_BYTES:
+                    raise BodyTooLarge(f"The request body is larger than {MAX_JSON_BYTES} bytes.")
+                raw = bytearray()
+                async for chunk in request.stream():
+                    raw.extend(chunk)
+                    if len(raw) > MAX_JSON_BYTES:
+                        raise BodyTooLarge(
+                            f"The request body is larger than {MAX_JSON_BYTES} bytes."
+                        )
+                call.body = parse_json(bytes(raw), surface)
             elif spec.body == "form":
                 limit = backend.settings.limits.max_file_bytes
                 if surface.is_data_plane and (call.content_length or 0) > limit + _UPLOAD_OVERHEAD:

@@ -184,3 +184,14 @@ def test_responses_carry_request_ids(emu: Harness) -> None:
     raw = emu.azure().files.with_raw_response.list()
     assert raw.headers["x-request-id"]
     assert raw.headers["apim-request-id"] == raw.headers["x-request-id"]
+
+
+def test_oversized_json_body_is_413(emu: Harness) -> None:
+    http = emu.http(headers={"api-key": emu.key, "content-type": "application/json"})
+    response = http.post(
+        "/openai/fine_tuning/jobs",
+        params={"api-version": GA},
+        content=b'{"model": "' + b"x" * (33 * 1024 * 1024) + b'"}',
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "invalidPayload"
