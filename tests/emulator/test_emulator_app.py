@@ -61,3 +61,27 @@ def test_lifecycles_are_declared() -> None:
         FILE_LIFECYCLE.check("error", "processed")
     with pytest.raises(IllegalTransition):
         DEPLOYMENT_LIFECYCLE.check("Failed", "Succeeded")
+
+
+def test_scaled_clock_moves_jobs_without_advancing(tmp_path: Path) -> None:
+    import time
+
+    from _emulator_harness import Harness, InProcessServer  # type: ignore[import-not-found, unused-ignore]
+
+    harness = Harness(InProcessServer(tmp_path / "data", clock="scaled", speed=50_000.0))
+    try:
+        client = harness.azure()
+        uploaded = client.files.create(file=("t.jsonl", geography()), purpose="fine-tune")
+        assert (
+            client.files.wait_for_processing(uploaded.id, poll_interval=0.05).status == "processed"
+        )
+        job = client.fine_tuning.jobs.create(model=BASE_MODEL, training_file=uploaded.id)
+        deadline = time.monotonic() + 20
+        while (job := client.fine_tuning.jobs.retrieve(job.id)).status != "succeeded":
+            assert time.monotonic() < deadline, job.status
+            time.sleep(0.05)
+        assert job.finished_at - job.created_at > 600
+        assert harness.control("GET", "/clock").json()["mode"] == "scaled"
+    finally:
+        harness.close()
+        harness.server.stop()

@@ -195,3 +195,23 @@ def test_oversized_json_body_is_413(emu: Harness) -> None:
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "invalidPayload"
+
+
+def test_default_azure_credential_from_the_printed_settings(
+    emu: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from azure.identity import DefaultAzureCredential
+
+    for name in (
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        "AZURE_AUTHORITY_HOST",
+    ):
+        monkeypatch.setenv(name, emu.env[name])
+    credential = DefaultAzureCredential(disable_instance_discovery=True, connection_verify=emu.ca)
+    try:
+        arm = emu.arm(credential=credential)
+        assert list(arm.deployments.list(emu.group, emu.account)) == []
+    finally:
+        credential.close()
