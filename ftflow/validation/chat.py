@@ -71,11 +71,14 @@ class _Check:
     def report(self, kind: str, field: str, message: str) -> None:
         self.log.add(kind, self.line, field, message)
 
-    def text(self, value: str, field: str) -> int:
+    def text(self, value: str, field: str, part: str = "") -> int:
+        """Tokens of ``value``, found at ``field`` + ``part`` (joined only for a finding)."""
         tokens = self.counter.count(value)
-        special = find_special_tokens(value)
-        if special:
-            self.report("special-token", field, f"contains the special token {special[0]}")
+        if "<|" in value:
+            special = find_special_tokens(value)
+            if special:
+                where = field + part
+                self.report("special-token", where, f"contains the special token {special[0]}")
         return tokens
 
 
@@ -129,10 +132,11 @@ def check_tools(
     return counter.count_tools(tools), frozenset(names)
 
 
-def _content(check: _Check, value: object, field: str) -> int | None:
-    """Token count of a content value; ``None`` when there is no usable text."""
+def _content(check: _Check, value: object, at: str) -> int | None:
+    """Token count of a message's content; ``None`` when there is no usable text."""
     if isinstance(value, str):
-        return check.text(value, field) if value.strip() else None
+        return check.text(value, at, ".content") if value and not value.isspace() else None
+    field = f"{at}.content"
     if isinstance(value, list):
         total = 0
         for i, part in enumerate(value):
@@ -278,7 +282,7 @@ def _message(
             problem = f"name is {name!r}, not a non-empty string"
             check.report("invalid-message", f"{at}.name", problem)
         tokens += NAME_COST + (check.text(name, f"{at}.name") if isinstance(name, str) else 0)
-    content = _content(check, message.get("content"), f"{at}.content")
+    content = _content(check, message.get("content"), at)
     produced = content or 0
     if role == "assistant":
         calls = message.get("tool_calls")

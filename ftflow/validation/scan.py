@@ -88,11 +88,29 @@ _SPACES = b" \t\r\n"
 _JSON_NAMES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
 
 
-def _normal_key(example: dict[str, Any]) -> int:
-    """Digest of the example ignoring key order, escapes, case and all spacing."""
-    canonical = orjson.dumps(example, option=orjson.OPT_SORT_KEYS)
+def _conversation(messages: object) -> list[object]:
+    if not isinstance(messages, list):
+        return []
+    return [m for m in messages if not (isinstance(m, dict) and m.get("role") == "system")]
+
+
+def _normal_key(example: dict[str, Any], kind: Format) -> int:
+    """Digest of the conversation ignoring the system message, key order, escapes, case and
+    spacing: two examples that teach the same thing get the same key."""
+    if kind == "chat":
+        payload: object = _conversation(example.get("messages"))
+    else:
+        source = example.get("input")
+        prompt = source.get("messages") if isinstance(source, dict) else None
+        payload = [
+            _conversation(prompt),
+            example.get("preferred_output"),
+            example.get("non_preferred_output"),
+        ]
+    canonical = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
     folded = canonical.lower().translate(None, _SPACES)
-    folded = folded.replace(b"\\n", b"").replace(b"\\t", b"").replace(b"\\r", b"")
+    if b"\\" in folded:
+        folded = folded.replace(b"\\n", b"").replace(b"\\t", b"").replace(b"\\r", b"")
     return _digest(folded)
 
 
@@ -223,5 +241,5 @@ def scan_chunk(job: ChunkJob, counter: TokenCounter) -> ChunkResult:
         result.trainable.append(tally.trainable)
         result.messages.append(tally.messages)
         result.exact.append(_digest(raw))
-        result.normal.append(_normal_key(example))
+        result.normal.append(_normal_key(example, kind))
     return result
