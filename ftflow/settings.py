@@ -31,6 +31,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "DataPlaneSettings",
+    "IdentitySettings",
     "ManagementSettings",
     "NotificationSettings",
     "TokenizerSettings",
@@ -96,6 +97,20 @@ class ManagementSettings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("AZURE_MANAGEMENT_CA_BUNDLE"),
         description="PEM bundle of certificate authorities to trust (the emulator's CA).",
+    )
+
+
+class IdentitySettings(BaseSettings):
+    """Entra ID. ``azure-identity`` reads its own variables (``AZURE_TENANT_ID``,
+    ``AZURE_CLIENT_ID``, ``AZURE_CLIENT_SECRET``, ``AZURE_AUTHORITY_HOST``); ftflow needs only
+    the authority, to know whether MSAL's instance discovery applies to it."""
+
+    model_config = SettingsConfigDict(**_COMMON)
+
+    authority_host: str = Field(
+        default="https://login.microsoftonline.com",
+        validation_alias=AliasChoices("AZURE_AUTHORITY_HOST"),
+        description="Entra ID authority; a non-Microsoft authority is used without discovery.",
     )
 
 

@@ -9,8 +9,10 @@ recovered by the lookup, never by a blind second create.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -155,29 +157,26 @@ class EventCursor:
         return new
 
 
-def wait_for_job(
+async def wait_for_job(
     client: openai.OpenAI,
     job_id: str,
     *,
     timeout_seconds: float,
     backoff: Backoff,
-    sleep: Callable[[float], None],
     on_event: Callable[[FineTuningJobEvent], None],
     on_status: Callable[[FineTuningJob], None],
     cursor: EventCursor | None = None,
-    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> FineTuningJob:
-    """Follow the job to a terminal status, streaming its events; :class:`JobFailed` if so."""
+    """Follow the job to a terminal status, streaming its events; :class:`JobFailed` if so.
+
+    Waits on the event loop (cancellable); each request runs in a worker thread.
+    """
     cursor = cursor or EventCursor(job_id)
-    delays = (
-        backoff.delays(timeout_seconds) if clock is None else backoff.delays(timeout_seconds, clock)
-    )
-    for delay in delays:
-        try:
-            job = client.fine_tuning.jobs.retrieve(job_id)
-        except openai.OpenAIError as error:
-            raise from_openai(error, f"checking job {job_id}") from error
-        for event in cursor.fresh(client):
+    for delay in backoff.delays(timeout_seconds, clock):
+        job = await asyncio.to_thread(_retrieve, client, job_id)
+        for event in await asyncio.to_thread(cursor.fresh, client):
             on_event(event)
         on_status(job)
         if job.status == "succeeded":
@@ -186,5 +185,12 @@ def wait_for_job(
             reason = job.error.message if job.error and job.error.message else "no reason given"
             code = job.error.code if job.error else None
             raise JobFailed(f"fine-tuning job {job_id} {job.status}: {reason}", code=code)
-        sleep(delay)
+        await sleep(delay)
     raise PollTimeout(f"job {job_id} did not finish within {timeout_seconds:.0f} s")
+
+
+def _retrieve(client: openai.OpenAI, job_id: str) -> FineTuningJob:
+    try:
+        return client.fine_tuning.jobs.retrieve(job_id)
+    except openai.OpenAIError as error:
+        raise from_openai(error, f"checking job {job_id}") from error
