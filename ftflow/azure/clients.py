@@ -9,7 +9,6 @@ environment, workload identity, managed identity, Azure CLI …).
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
@@ -36,16 +35,35 @@ class SettingsError(ValueError):
     """A setting needed to reach Azure is missing or malformed; the message names it."""
 
 
-@dataclass
 class AzureClients:
-    """What the pipeline talks to: the data plane and the account's deployments."""
+    """What the pipeline talks to: the data plane and the account's deployments.
 
-    data: openai.AzureOpenAI
-    management: CognitiveServicesManagementClient
-    api_version: str
-    resource_group: str
-    account: str
-    endpoint: str
+    A plain class rather than a dataclass, so orchestration code passing it around treats
+    it as one opaque value and never walks into the SDK clients.
+    """
+
+    __slots__ = ("account", "api_version", "data", "endpoint", "management", "resource_group")
+
+    def __init__(
+        self,
+        data: openai.AzureOpenAI,
+        management: CognitiveServicesManagementClient,
+        api_version: str,
+        resource_group: str,
+        account: str,
+        endpoint: str,
+    ) -> None:
+        self.data = data
+        self.management = management
+        self.api_version = api_version
+        self.resource_group = resource_group
+        self.account = account
+        self.endpoint = endpoint
+
+    @property
+    def resource(self) -> str:
+        """Which Azure OpenAI resource this is, for cache keys and messages."""
+        return f"{self.endpoint}|{self.resource_group}/{self.account}"
 
     def close(self) -> None:
         self.data.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -163,22 +164,23 @@ async def wait_for_job(
     *,
     timeout_seconds: float,
     backoff: Backoff,
-    on_event: Callable[[FineTuningJobEvent], None],
-    on_status: Callable[[FineTuningJob], None],
+    on_event: Callable[[FineTuningJobEvent], object],
+    on_status: Callable[[FineTuningJob], object],
     cursor: EventCursor | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> FineTuningJob:
     """Follow the job to a terminal status, streaming its events; :class:`JobFailed` if so.
 
-    Waits on the event loop (cancellable); each request runs in a worker thread.
+    Waits on the event loop (cancellable); each request runs in a worker thread. The
+    callbacks may be plain functions or coroutine functions.
     """
     cursor = cursor or EventCursor(job_id)
     for delay in backoff.delays(timeout_seconds, clock):
         job = await asyncio.to_thread(_retrieve, client, job_id)
         for event in await asyncio.to_thread(cursor.fresh, client):
-            on_event(event)
-        on_status(job)
+            await _call(on_event, event)
+        await _call(on_status, job)
         if job.status == "succeeded":
             return job
         if job.status in TERMINAL_STATUSES:
@@ -187,6 +189,12 @@ async def wait_for_job(
             raise JobFailed(f"fine-tuning job {job_id} {job.status}: {reason}", code=code)
         await sleep(delay)
     raise PollTimeout(f"job {job_id} did not finish within {timeout_seconds:.0f} s")
+
+
+async def _call(callback: Callable[[Any], object], value: object) -> None:
+    outcome = callback(value)
+    if inspect.isawaitable(outcome):
+        await outcome
 
 
 def _retrieve(client: openai.OpenAI, job_id: str) -> FineTuningJob:
