@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["SKU", "FineTuneRequest", "SmokePrompt"]
+__all__ = ["SKU", "FineTuneRequest", "FineTuneResult", "SmokePrompt"]
 
 SKU = Literal["Standard", "GlobalStandard", "Developer"]
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -103,6 +103,12 @@ class FineTuneRequest(BaseModel):
     job_timeout_minutes: int = Field(
         default=24 * 60, ge=1, le=720 * 60, description="How long to wait for training."
     )
+    poll_interval_max_seconds: float = Field(
+        default=60.0, ge=0.5, le=600, description="Longest pause between two job polls."
+    )
+    deploy_timeout_minutes: int = Field(
+        default=60, ge=1, le=24 * 60, description="How long to wait for the deployment."
+    )
     notify_blocks: list[str] = Field(
         default_factory=list,
         description="Prefect notification block names told of success and failure.",
@@ -123,3 +129,18 @@ class FineTuneRequest(BaseModel):
             "beta": self.beta,
         }
         return {key: value for key, value in values.items() if value is not None}
+
+
+class FineTuneResult(BaseModel):
+    """What a completed run produced: where the model is and how it did."""
+
+    job_id: str = Field(description="The fine-tuning job.")
+    fine_tuned_model: str = Field(description="The model the job produced.")
+    deployment: str = Field(description="The deployment serving it.")
+    training_file_id: str
+    validation_file_id: str | None = None
+    trained_tokens: int | None = None
+    estimated_usd: float | None = Field(default=None, description="Training cost estimate.")
+    final_metrics: dict[str, float | None] = Field(default_factory=dict)
+    smoke_passed: bool
+    smoke_verdict: str

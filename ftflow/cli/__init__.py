@@ -6,6 +6,7 @@ import click
 
 from ftflow import __version__
 from ftflow.cli.emulator import emulator
+from ftflow.cli.run import run
 from ftflow.cli.tokenizers import tokenizers
 from ftflow.cli.validate import validate
 
@@ -21,3 +22,4 @@ def main() -> None:
 main.add_command(validate)
 main.add_command(tokenizers)
 main.add_command(emulator)
+main.add_command(run)

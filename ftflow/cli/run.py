@@ -1,0 +1,62 @@
+"""``ftflow run PARAMS.json``: run the ``fine-tune`` flow from the command line.
+
+Progress streams to the terminal as the flow logs it (job events included). The parameters
+are checked before anything starts: a bad file or field is a usage error (exit 2) naming the
+field. Exit 0 when the run completes, 1 when it fails (the failing stage and its error are
+printed, no traceback).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ftflow.cli._output import EXIT_FINDINGS, EXIT_USAGE, abort
+
+__all__ = ["run"]
+
+
+def _request_from(path: Path) -> object:
+    import orjson  # noqa: PLC0415
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from ftflow.request import FineTuneRequest  # noqa: PLC0415
+
+    try:
+        data = orjson.loads(path.read_bytes())
+    except OSError as error:
+        abort(f"{path}: cannot read: {error.strerror}", EXIT_USAGE)
+    except orjson.JSONDecodeError as error:
+        abort(f"{path}: not valid JSON: {error}", EXIT_USAGE)
+    if isinstance(data, dict) and "request" in data:
+        data = data["request"]
+    try:
+        return FineTuneRequest.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
+            for e in error.errors()
+        )
+        abort(f"{path}: invalid parameters: {problems}", EXIT_USAGE)
+
+
+@click.command()
+@click.argument("params", type=click.Path(path_type=Path))
+def run(params: Path) -> None:
+    """Run the fine-tune flow with the parameters in PARAMS (JSON, see examples/)."""
+    import asyncio  # noqa: PLC0415
+
+    request = _request_from(params)
+    from flows.fine_tune import fine_tune  # noqa: PLC0415 - the CLI is the entry point
+    from ftflow.notifications import StageFailed  # noqa: PLC0415
+
+    try:
+        result = asyncio.run(fine_tune(request))  # type: ignore[arg-type]
+    except StageFailed as failure:
+        abort(f"the run failed at {failure.stage}: {failure.message}", EXIT_FINDINGS)
+    except Exception as error:
+        abort(f"the run failed: {error}", EXIT_FINDINGS)
+    click.echo(f"fine-tuned model: {result.fine_tuned_model}")
+    click.echo(f"deployment: {result.deployment}")
+    click.echo(f"smoke test: {result.smoke_verdict}")
