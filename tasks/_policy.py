@@ -23,7 +23,8 @@ __all__ = ["RESUMABLE", "TRANSIENT_RETRIES", "only_transient"]
 def only_transient(task: Any, task_run: Any, state: Any) -> bool:
     """Retry when the attempt failed with a :class:`TransientError`, and only then."""
     try:
-        state.result()
+        # _sync: the condition is a plain function, also when the task is async.
+        state.result(_sync=True)
     except TransientError:
         return True
     except Exception:

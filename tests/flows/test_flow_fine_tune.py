@@ -1,0 +1,279 @@
+"""The real ``fine-tune`` flow, end to end against the emulator: happy path, re-runs, failures
+at each stage and resuming after them, and transient faults on every route.
+
+Every assertion about remote effects is read from the emulator's request log: the flow's
+own word is never taken for what it did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _flow_support import (  # type: ignore[import-not-found, unused-ignore]
+    REPO,
+    Emulator,
+    ManualEmulator,
+    request_for,
+    running_emulator,
+    sample_copy,
+    settings_env,
+)
+from prefect.settings import (
+    PREFECT_API_URL,
+    PREFECT_RESULTS_LOCAL_STORAGE_PATH,
+    temporary_settings,
+)
+
+from flows.fine_tune import fine_tune
+from ftflow.azure.clients import connect
+from ftflow.notifications import StageFailed
+from ftflow.request import FineTuneRequest, FineTuneResult
+from ftflow.settings import DataPlaneSettings, IdentitySettings, ManagementSettings
+
+FILES = "/openai/files"
+JOBS = "/openai/fine_tuning/jobs"
+DEPLOYMENT = "/subscriptions/"
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    with running_emulator(tmp_path_factory.mktemp("flow-emulator") / "data") as running:
+        yield running
+
+
+@pytest.fixture
+def azure(
+    emulator: Emulator,
+    prefect_backend: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> Iterator[Emulator]:
+    """An emptied emulator, its settings in the environment, fresh result storage."""
+    emulator.reset()
+    emulator.clear_faults()
+    for name, value in settings_env(emulator.env).items():
+        monkeypatch.setenv(name, value)
+    with temporary_settings(updates={PREFECT_RESULTS_LOCAL_STORAGE_PATH: tmp_path / "results"}):
+        yield emulator
+
+
+def run(request: dict[str, Any]) -> FineTuneResult:
+    return asyncio.run(fine_tune(FineTuneRequest.model_validate(request)))
+
+
+def failure(request: dict[str, Any]) -> StageFailed:
+    with pytest.raises(StageFailed) as caught:
+        run(request)
+    return caught.value
+
+
+def creates(azure: Emulator) -> tuple[int, int, int]:
+    """(files uploaded, jobs created, deployment writes) as the emulator saw them."""
+    return (
+        azure.count("POST", FILES),
+        azure.count("POST", JOBS),
+        sum(1 for r in azure.requests("PUT", DEPLOYMENT) if "/deployments/" in r["path"]),
+    )
+
+
+def test_fine_tune_runs_from_data_to_smoke_tested_deployment(
+    azure: Emulator, tmp_path: Path
+) -> None:
+    train, valid = sample_copy(tmp_path / "data")
+    result = run(request_for(train, valid))
+    assert result.fine_tuned_model.startswith("gpt-4o-mini-2024-07-18.ft-")
+    assert result.deployment == "support-assistant"
+    assert result.job_id.startswith("ftjob-")
+    assert result.training_file_id.startswith("file-")
+    assert result.validation_file_id is not None
+    assert result.trained_tokens is not None
+    assert result.trained_tokens > 0
+    assert result.smoke_passed
+    assert creates(azure) == (2, 1, 1)
+
+
+def test_rerun_of_a_completed_run_creates_nothing(azure: Emulator, tmp_path: Path) -> None:
+    train, valid = sample_copy(tmp_path / "data")
+    request = request_for(train, valid)
+    first = run(request)
+    started = time.monotonic()
+    second = run(request)
+    assert time.monotonic() - started < 30
+    assert second.job_id == first.job_id
+    assert second.fine_tuned_model == first.fine_tuned_model
+    assert creates(azure) == (2, 1, 1)
+
+
+def test_rerun_without_the_cache_finds_everything_on_the_service(
+    azure: Emulator, tmp_path: Path
+) -> None:
+    train, valid = sample_copy(tmp_path / "data")
+    request = request_for(train, valid)
+    first = run(request)
+    with temporary_settings(updates={PREFECT_RESULTS_LOCAL_STORAGE_PATH: tmp_path / "other"}):
+        second = run(request)
+    assert second.job_id == first.job_id
+    assert creates(azure) == (2, 1, 1)
+
+
+def test_invalid_data_fails_at_validate_before_anything_remote(
+    azure: Emulator, tmp_path: Path
+) -> None:
+    train, valid = sample_copy(tmp_path / "data")
+    with train.open("a", encoding="utf-8") as handle:
+        handle.write('{"messages": [{"role": "user", "content": "hi"}]}\n')
+    failed = failure(request_for(train, valid))
+    assert failed.stage == "validate"
+    assert "no-trainable-assistant" in failed.message
+    assert "train.jsonl:80" in failed.message
+    assert azure.requests("POST", "/openai") == []
+
+
+def test_rejected_file_fails_at_upload_and_names_the_reason(
+    azure: Emulator, tmp_path: Path
+) -> None:
+    train, valid = sample_copy(tmp_path / "data")
+    azure.fault("files", filename="validation-.*", message="line 3: unsupported character")
+    failed = failure(request_for(train, valid))
+    assert failed.stage == "upload"
+    assert "line 3: unsupported character" in failed.message
+    assert azure.count("POST", JOBS) == 0
+
+
+def test_failed_job_fails_at_wait_and_a_rerun_trains_again(azure: Emulator, tmp_path: Path) -> None:
+    train, valid = sample_copy(tmp_path / "data")
+    request = request_for(train, valid)
+    azure.fault("jobs", kind="internal_error")
+    failed = failure(request)
+    assert failed.stage == "wait"
+    assert failed.progress["job_id"].startswith("ftjob-")
+    assert "failed" in failed.message
+    result = run(request)
+    assert result.job_id != failed.progress["job_id"]
+    assert creates(azure) == (2, 2, 1)
+
+
+def test_failed_deployment_blocks_its_name_until_deleted_then_resumes(
+    azure: Emulator, tmp_path: Path
+) -> None:
+    train, valid = sample_copy(tmp_path / "data")
+    request = request_for(train, valid)
+    azure.fault("deployments", name="support-assistant", message="capacity unavailable")
+    failed = failure(request)
+    assert failed.stage == "deploy"
+    assert "capacity unavailable" in failed.message
+    again = failure(request)
+    assert again.stage == "deploy"
+    assert "blocks its name" in again.message
+    clients = connect(DataPlaneSettings(), ManagementSettings(), IdentitySettings())
+    try:
+        clients.management.deployments.begin_delete(
+            clients.resource_group, clients.account, "support-assistant"
+        ).result()
+    finally:
+        clients.close()
+    result = run(request)
+    assert result.deployment == "support-assistant"
+    assert creates(azure) == (2, 1, 2)
+
+
+def test_resume_after_a_smoke_test_failure_reuses_files_job_and_deployment(
+    azure: Emulator, tmp_path: Path
+) -> None:
+    train, valid = sample_copy(tmp_path / "data")
+    impossible = [{"name": "impossible", "prompt": "Hello?", "contains": ["zebra-xylophone"]}]
+    failed = failure(request_for(train, valid, smoke_prompts=impossible))
+    assert failed.stage == "smoke_test"
+    result = run(request_for(train, valid))
+    assert result.smoke_passed
+    assert result.job_id == failed.progress["job_id"]
+    assert creates(azure) == (2, 1, 1)
+
+
+def test_failing_smoke_check_fails_the_run_at_smoke_test(azure: Emulator, tmp_path: Path) -> None:
+    train, valid = sample_copy(tmp_path / "data")
+    prompts = [{"name": "impossible", "prompt": "Hello?", "contains": ["zebra-xylophone-42"]}]
+    failed = failure(request_for(train, valid, smoke_prompts=prompts))
+    assert failed.stage == "smoke_test"
+    assert "zebra-xylophone-42" in failed.message
+    assert failed.progress["deployment"] == "support-assistant"
+
+
+def test_run_completes_with_429_and_503_on_30_percent_of_requests(
+    azure: Emulator, tmp_path: Path
+) -> None:
+    train, valid = sample_copy(tmp_path / "data")
+    azure.fault("", kind="429", share=0.15)
+    azure.fault("", kind="503", share=0.15)
+    result = run(request_for(train, valid))
+    assert result.smoke_passed
+    faulted = [r for r in azure.requests("GET", "/") if r.get("fault")]
+    assert faulted, "the faults never fired"
+    assert creates(azure)[:2] == (2, 1)
+
+
+_RUN_IN_CHILD = """
+import asyncio, sys
+from flows.fine_tune import fine_tune
+from ftflow.request import FineTuneRequest
+asyncio.run(fine_tune(FineTuneRequest.model_validate_json(sys.argv[1])))
+"""
+
+
+def test_resume_after_the_flow_process_is_killed_while_polling(
+    prefect_backend: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    emulator = ManualEmulator(tmp_path / "emulator")
+    try:
+        for name, value in settings_env(emulator.env).items():
+            monkeypatch.setenv(name, value)
+        storage = tmp_path / "results"
+        train, valid = sample_copy(tmp_path / "data")
+        request = request_for(train, valid)
+        env = {
+            **os.environ,
+            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+            "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(storage),
+            "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+        }
+        child = subprocess.Popen(
+            [sys.executable, "-c", _RUN_IN_CHILD, json.dumps(request)],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        # Time moves until the job exists (files get processed), then stands still: the
+        # job stays unfinished while the child polls it.
+        with emulator.ticking(seconds=5.0):
+            while emulator.count("POST", JOBS) == 0:
+                assert child.poll() is None, "the flow ended before it created the job"
+                assert time.monotonic() < deadline, "the flow never created the job"
+                time.sleep(0.05)
+        while len(emulator.requests("GET", JOBS + "/ftjob-")) < 3:
+            assert child.poll() is None, "the flow ended before it polled"
+            assert time.monotonic() < deadline, "the flow never polled the job"
+            time.sleep(0.2)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        assert creates(emulator) == (2, 1, 0)
+        with (
+            temporary_settings(updates={PREFECT_RESULTS_LOCAL_STORAGE_PATH: storage}),
+            emulator.ticking(),
+        ):
+            result = run(request)
+        assert result.smoke_passed
+        assert creates(emulator) == (2, 1, 1)
+    finally:
+        emulator.stop()
