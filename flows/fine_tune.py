@@ -136,9 +136,9 @@ async def _train_and_deploy(
         deployment=request.deployment_name,
         training_file_id=training_id,
         validation_file_id=validation_id,
-        trained_tokens=summary.get("trained_tokens"),  # type: ignore[arg-type]
-        estimated_usd=summary.get("estimated_usd"),  # type: ignore[arg-type]
-        final_metrics=summary.get("final_metrics") or {},  # type: ignore[arg-type]
+        trained_tokens=summary.get("trained_tokens"),
+        estimated_usd=summary.get("estimated_usd"),
+        final_metrics=summary.get("final_metrics") or {},
         smoke_passed=bool(smoke["passed"]),
         smoke_verdict=str(smoke["verdict"]),
     )
