@@ -13,15 +13,14 @@ from pathlib import Path
 import click
 
 from ftflow.cli._output import EXIT_FINDINGS, EXIT_USAGE, abort
+from ftflow.request import FineTuneRequest
 
 __all__ = ["run"]
 
 
-def _request_from(path: Path) -> object:
+def _request_from(path: Path) -> FineTuneRequest:
     import orjson  # noqa: PLC0415
     from pydantic import ValidationError  # noqa: PLC0415
-
-    from ftflow.request import FineTuneRequest  # noqa: PLC0415
 
     try:
         data = orjson.loads(path.read_bytes())
@@ -52,7 +51,7 @@ def run(params: Path) -> None:
     from ftflow.notifications import StageFailed  # noqa: PLC0415
 
     try:
-        result = asyncio.run(fine_tune(request))  # type: ignore[arg-type]
+        result = asyncio.run(fine_tune(request))
     except StageFailed as failure:
         abort(f"the run failed at {failure.stage}: {failure.message}", EXIT_FINDINGS)
     except Exception as error:
