@@ -31,6 +31,7 @@ install: $(STAMP) $(TOKENIZERS)
 demo: install
 	$(BIN)/ftflow validate data/sample/train.jsonl --validation data/sample/validation.jsonl \
 		--model gpt-4o-mini-2024-07-18
+	PREFECT_HOME=$(CURDIR)/.prefect $(BIN)/ftflow demo
 
 lint: install
 	$(BIN)/ruff check .
