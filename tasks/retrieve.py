@@ -11,27 +11,21 @@ from __future__ import annotations
 from typing import Any
 
 import openai
-from prefect import Task, get_run_logger, task
+from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NONE
-from prefect.client.schemas.objects import State, TaskRun
 
-from ftflow.azure.errors import TransientError
 from ftflow.azure.results import TrainingSummary, collect_results, sample_rows
 from ftflow.charts import curves_svg, svg_data_uri
 from ftflow.prices import PriceFileError, load_prices
 from ftflow.settings import ValidationSettings
+from tasks._policy import TRANSIENT_RETRIES
 
 __all__ = ["CURVES_KEY", "METRICS_KEY", "TABLE_ROWS", "retrieve_results"]
 
 METRICS_KEY = "fine-tune-metrics"
 CURVES_KEY = "fine-tune-curves"
 TABLE_ROWS = 200
-
-
-def _transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
-    """Retry only what may succeed later (429, 5xx, lost connections)."""
-    return isinstance(state.data, TransientError)
 
 
 def _number(value: float | None, digits: int = 4) -> str:
@@ -77,12 +71,7 @@ def _markdown(summary: TrainingSummary, chart_uri: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-@task(
-    cache_policy=NONE,
-    retries=3,
-    retry_delay_seconds=[2, 10, 30],
-    retry_condition_fn=_transient,
-)
+@task(cache_policy=NONE, **TRANSIENT_RETRIES)
 def retrieve_results(
     job_id: str, client: openai.OpenAI, base_model: str | None = None
 ) -> dict[str, Any]:

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import base64
 import itertools
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
+    BASE_MODEL,
+    Harness,
+    cooking,
+    geography,
+    start_server,
+)
 from openai.types.fine_tuning import FineTuningJob
 
 from ftflow.azure.errors import NotFound
@@ -23,15 +28,6 @@ from ftflow.azure.results import (
     parse_results_csv,
     sample_rows,
     summarize,
-)
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "emulator"))  # as tests/emulator
-from _emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
-    BASE_MODEL,
-    Harness,
-    cooking,
-    geography,
-    start_server,
 )
 
 HEADER = (

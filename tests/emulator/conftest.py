@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _emulator_harness import Harness, Server, start_server  # type: ignore[import-not-found, unused-ignore]
+from emulator_harness import Harness, Server, start_server  # type: ignore[import-not-found, unused-ignore]
 
 MODES = ("inprocess", "live")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx2
 import openai
 import pytest
-from _emulator_harness import BASE_MODEL, geography  # type: ignore[import-not-found, unused-ignore]
+from emulator_harness import BASE_MODEL, geography  # type: ignore[import-not-found, unused-ignore]
 
 from emulator.app import create_app
 from emulator.config import EmulatorConfig
@@ -66,7 +66,7 @@ def test_lifecycles_are_declared() -> None:
 def test_scaled_clock_moves_jobs_without_advancing(tmp_path: Path) -> None:
     import time
 
-    from _emulator_harness import Harness, InProcessServer  # type: ignore[import-not-found, unused-ignore]
+    from emulator_harness import Harness, InProcessServer  # type: ignore[import-not-found, unused-ignore]
 
     harness = Harness(InProcessServer(tmp_path / "data", clock="scaled", speed=50_000.0))
     try:

@@ -7,13 +7,13 @@ import ssl
 import httpx2
 import openai
 import pytest
-from _emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
+from azure.core.exceptions import ClientAuthenticationError
+from azure.identity import get_bearer_token_provider
+from emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
     GA,
     Harness,
     error_of,
 )
-from azure.core.exceptions import ClientAuthenticationError
-from azure.identity import get_bearer_token_provider
 
 KEY_MESSAGE = (
     "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a "

@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from _emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
+from cryptography import x509
+from emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
     ENV_NAMES,
     REPO,
     Harness,
     LiveServer,
 )
-from cryptography import x509
 
 from emulator.cli import build_parser, config_from_args
 from emulator.tls import ensure_tls

@@ -5,10 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from _emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
-    Harness,
-    geography,
-)
 from azure.core.exceptions import (
     HttpResponseError,
     ResourceExistsError,
@@ -19,6 +15,10 @@ from azure.mgmt.cognitiveservices.models import (
     DeploymentModel,
     DeploymentProperties,
     Sku,
+)
+from emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
+    Harness,
+    geography,
 )
 
 

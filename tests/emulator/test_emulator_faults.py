@@ -6,13 +6,13 @@ import time
 
 import openai
 import pytest
-from _emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
+from azure.core.exceptions import AzureError
+from emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
     BASE_MODEL,
     Harness,
     error_of,
     geography,
 )
-from azure.core.exceptions import AzureError
 
 JOBS = "/openai/fine_tuning/jobs"
 

@@ -7,7 +7,7 @@ import re
 
 import openai
 import pytest
-from _emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
+from emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
     GA,
     Harness,
     dpo_file,

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 import pytest
-from _emulator_harness import BASE_MODEL, REPO, Harness  # type: ignore[import-not-found, unused-ignore]
+from emulator_harness import BASE_MODEL, REPO, Harness  # type: ignore[import-not-found, unused-ignore]
 
 SAMPLE = REPO / "data" / "sample"
 

@@ -7,7 +7,7 @@ from typing import Any
 import openai
 import pytest
 import tiktoken
-from _emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
+from emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
     COOKING,
     TOPICS,
     Harness,

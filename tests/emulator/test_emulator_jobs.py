@@ -9,7 +9,7 @@ from typing import Any
 
 import openai
 import pytest
-from _emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
+from emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
     BASE_MODEL,
     GA,
     PREVIEW,

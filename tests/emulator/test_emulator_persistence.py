@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
+from emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
     BASE_MODEL,
     TOPICS,
     Harness,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _flow_support import (  # type: ignore[import-not-found, unused-ignore]
+from flow_support import (  # type: ignore[import-not-found, unused-ignore]
     REPO,
     Emulator,
     ManualEmulator,
@@ -34,6 +34,7 @@ from prefect.settings import (
     temporary_settings,
 )
 
+from deployments.notifications import ensure_webhook_block
 from flows.fine_tune import fine_tune
 from ftflow.azure.clients import connect
 from ftflow.notifications import StageFailed
@@ -57,12 +58,19 @@ def azure(
     prefect_backend: Path,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
+    receiver: Any,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Emulator]:
-    """An emptied emulator, its settings in the environment, fresh result storage."""
+    """An emptied emulator, its settings in the environment, fresh result storage, and a
+    webhook block (named in ``FTFLOW_NOTIFY_BLOCKS``) posting to this test's own path."""
     emulator.reset()
     emulator.clear_faults()
     for name, value in settings_env(emulator.env).items():
         monkeypatch.setenv(name, value)
+    path = "/" + request.node.name.replace("_", "-")[:60]
+    ensure_webhook_block("flow-tests", receiver.url + path)
+    monkeypatch.setenv("FTFLOW_NOTIFY_BLOCKS", '["flow-tests"]')
+    monkeypatch.setenv("WEBHOOK_PATH", path)
     with temporary_settings(updates={PREFECT_RESULTS_LOCAL_STORAGE_PATH: tmp_path / "results"}):
         yield emulator
 
@@ -71,10 +79,20 @@ def run(request: dict[str, Any]) -> FineTuneResult:
     return asyncio.run(fine_tune(FineTuneRequest.model_validate(request)))
 
 
-def failure(request: dict[str, Any]) -> StageFailed:
+def failure(request: dict[str, Any], receiver: Any) -> StageFailed:
+    """The run's failure, after checking the webhook was told which stage failed and why."""
     with pytest.raises(StageFailed) as caught:
         run(request)
-    return caught.value
+    failed = caught.value
+    first_line = failed.message.splitlines()[0][:60]
+    receiver.wait_for(
+        os.environ["WEBHOOK_PATH"],
+        lambda delivery: (
+            f"failed at {failed.stage}" in delivery.payload["subject"]
+            and first_line in delivery.payload["body"]
+        ),
+    )
+    return failed
 
 
 def creates(azure: Emulator) -> tuple[int, int, int]:
@@ -87,7 +105,7 @@ def creates(azure: Emulator) -> tuple[int, int, int]:
 
 
 def test_fine_tune_runs_from_data_to_smoke_tested_deployment(
-    azure: Emulator, tmp_path: Path
+    azure: Emulator, tmp_path: Path, receiver: Any
 ) -> None:
     train, valid = sample_copy(tmp_path / "data")
     result = run(request_for(train, valid))
@@ -100,6 +118,11 @@ def test_fine_tune_runs_from_data_to_smoke_tested_deployment(
     assert result.trained_tokens > 0
     assert result.smoke_passed
     assert creates(azure) == (2, 1, 1)
+    told = receiver.wait_for(os.environ["WEBHOOK_PATH"])
+    assert "completed" in told.payload["subject"]
+    assert result.fine_tuned_model in told.payload["body"]
+    assert "support-assistant" in told.payload["body"]
+    assert result.job_id in told.payload["body"]
 
 
 def test_rerun_of_a_completed_run_creates_nothing(azure: Emulator, tmp_path: Path) -> None:
@@ -127,12 +150,12 @@ def test_rerun_without_the_cache_finds_everything_on_the_service(
 
 
 def test_invalid_data_fails_at_validate_before_anything_remote(
-    azure: Emulator, tmp_path: Path
+    azure: Emulator, tmp_path: Path, receiver: Any
 ) -> None:
     train, valid = sample_copy(tmp_path / "data")
     with train.open("a", encoding="utf-8") as handle:
         handle.write('{"messages": [{"role": "user", "content": "hi"}]}\n')
-    failed = failure(request_for(train, valid))
+    failed = failure(request_for(train, valid), receiver)
     assert failed.stage == "validate"
     assert "no-trainable-assistant" in failed.message
     assert "train.jsonl:80" in failed.message
@@ -140,21 +163,23 @@ def test_invalid_data_fails_at_validate_before_anything_remote(
 
 
 def test_rejected_file_fails_at_upload_and_names_the_reason(
-    azure: Emulator, tmp_path: Path
+    azure: Emulator, tmp_path: Path, receiver: Any
 ) -> None:
     train, valid = sample_copy(tmp_path / "data")
     azure.fault("files", filename="validation-.*", message="line 3: unsupported character")
-    failed = failure(request_for(train, valid))
+    failed = failure(request_for(train, valid), receiver)
     assert failed.stage == "upload"
     assert "line 3: unsupported character" in failed.message
     assert azure.count("POST", JOBS) == 0
 
 
-def test_failed_job_fails_at_wait_and_a_rerun_trains_again(azure: Emulator, tmp_path: Path) -> None:
+def test_failed_job_fails_at_wait_and_a_rerun_trains_again(
+    azure: Emulator, tmp_path: Path, receiver: Any
+) -> None:
     train, valid = sample_copy(tmp_path / "data")
     request = request_for(train, valid)
     azure.fault("jobs", kind="internal_error")
-    failed = failure(request)
+    failed = failure(request, receiver)
     assert failed.stage == "wait"
     assert failed.progress["job_id"].startswith("ftjob-")
     assert "failed" in failed.message
@@ -164,15 +189,15 @@ def test_failed_job_fails_at_wait_and_a_rerun_trains_again(azure: Emulator, tmp_
 
 
 def test_failed_deployment_blocks_its_name_until_deleted_then_resumes(
-    azure: Emulator, tmp_path: Path
+    azure: Emulator, tmp_path: Path, receiver: Any
 ) -> None:
     train, valid = sample_copy(tmp_path / "data")
     request = request_for(train, valid)
     azure.fault("deployments", name="support-assistant", message="capacity unavailable")
-    failed = failure(request)
+    failed = failure(request, receiver)
     assert failed.stage == "deploy"
     assert "capacity unavailable" in failed.message
-    again = failure(request)
+    again = failure(request, receiver)
     assert again.stage == "deploy"
     assert "blocks its name" in again.message
     clients = connect(DataPlaneSettings(), ManagementSettings(), IdentitySettings())
@@ -188,11 +213,11 @@ def test_failed_deployment_blocks_its_name_until_deleted_then_resumes(
 
 
 def test_resume_after_a_smoke_test_failure_reuses_files_job_and_deployment(
-    azure: Emulator, tmp_path: Path
+    azure: Emulator, tmp_path: Path, receiver: Any
 ) -> None:
     train, valid = sample_copy(tmp_path / "data")
     impossible = [{"name": "impossible", "prompt": "Hello?", "contains": ["zebra-xylophone"]}]
-    failed = failure(request_for(train, valid, smoke_prompts=impossible))
+    failed = failure(request_for(train, valid, smoke_prompts=impossible), receiver)
     assert failed.stage == "smoke_test"
     result = run(request_for(train, valid))
     assert result.smoke_passed
@@ -200,10 +225,12 @@ def test_resume_after_a_smoke_test_failure_reuses_files_job_and_deployment(
     assert creates(azure) == (2, 1, 1)
 
 
-def test_failing_smoke_check_fails_the_run_at_smoke_test(azure: Emulator, tmp_path: Path) -> None:
+def test_failing_smoke_check_fails_the_run_at_smoke_test(
+    azure: Emulator, tmp_path: Path, receiver: Any
+) -> None:
     train, valid = sample_copy(tmp_path / "data")
     prompts = [{"name": "impossible", "prompt": "Hello?", "contains": ["zebra-xylophone-42"]}]
-    failed = failure(request_for(train, valid, smoke_prompts=prompts))
+    failed = failure(request_for(train, valid, smoke_prompts=prompts), receiver)
     assert failed.stage == "smoke_test"
     assert "zebra-xylophone-42" in failed.message
     assert failed.progress["deployment"] == "support-assistant"

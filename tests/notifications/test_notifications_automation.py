@@ -7,8 +7,8 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from _webhook_receiver import Receiver  # type: ignore[import-not-found, unused-ignore]
 from prefect import flow
+from webhook_receiver import Receiver  # type: ignore[import-not-found, unused-ignore]
 
 from deployments.notifications import ensure_crash_automation, ensure_webhook_block
 

@@ -9,7 +9,6 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from _webhook_receiver import Delivery, Receiver  # type: ignore[import-not-found, unused-ignore]
 from prefect import flow
 from prefect.blocks.notifications import MattermostWebhook
 from prefect.blocks.system import Secret
@@ -17,6 +16,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.states import Cancelling, Completed, Crashed, Failed
 from pydantic import SecretStr
+from webhook_receiver import Delivery, Receiver  # type: ignore[import-not-found, unused-ignore]
 
 from deployments.notifications import ensure_webhook_block
 from ftflow.notifications import Message, StageFailed

@@ -4,12 +4,16 @@ asked through the real ``openai`` client, fine-tuned beside base."""
 from __future__ import annotations
 
 import pickle
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
+    TOPICS,
+    Harness,
+    geography,
+    start_server,
+)
 
 from ftflow.azure.errors import AuthenticationFailed
 from ftflow.request import SmokePrompt
@@ -21,14 +25,6 @@ from ftflow.smoke import (
     SmokeTestFailed,
     check_answer,
     run_smoke_test,
-)
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "emulator"))  # as tests/emulator
-from _emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
-    TOPICS,
-    Harness,
-    geography,
-    start_server,
 )
 
 

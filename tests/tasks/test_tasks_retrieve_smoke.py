@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,13 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
+    TOPICS,
+    Harness,
+    cooking,
+    geography,
+    start_server,
+)
 from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
@@ -28,15 +34,6 @@ from ftflow.request import SmokePrompt
 from ftflow.smoke import SmokeTestFailed
 from tasks.retrieve import CURVES_KEY, METRICS_KEY, retrieve_results
 from tasks.smoke_test import SMOKE_KEY, smoke_test
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "emulator"))  # as tests/emulator
-from _emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
-    TOPICS,
-    Harness,
-    cooking,
-    geography,
-    start_server,
-)
 
 pytestmark = pytest.mark.usefixtures("prefect_backend")
 
