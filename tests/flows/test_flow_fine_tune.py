@@ -125,6 +125,17 @@ def test_fine_tune_runs_from_data_to_smoke_tested_deployment(
     assert result.job_id in told.payload["body"]
 
 
+def test_fine_tune_authenticates_both_planes_with_entra_id(
+    azure: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AZURE_OPENAI_API_KEY")
+    train, valid = sample_copy(tmp_path / "data")
+    result = run(request_for(train, valid))
+    assert result.smoke_passed
+    assert azure.count("POST", "/" + azure.env["AZURE_TENANT_ID"] + "/oauth2/v2.0/token") >= 1
+    assert creates(azure) == (2, 1, 1)
+
+
 def test_rerun_of_a_completed_run_creates_nothing(azure: Emulator, tmp_path: Path) -> None:
     train, valid = sample_copy(tmp_path / "data")
     request = request_for(train, valid)
