@@ -1,0 +1,62 @@
+"""``ftflow run``: parameters are checked before anything starts; usage errors exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FTFLOW = Path(sys.executable).parent / "ftflow"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(FTFLOW), "run", *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"training_file": "t.jsonl"}, "deployment_name: Field required"),
+        (
+            {"training_file": "t.jsonl", "deployment_name": "d", "n_epochs": 99},
+            "n_epochs: Input should be less than or equal to 50",
+        ),
+        (
+            {"training_file": "t.jsonl", "deployment_name": "d", "beta": 0.1},
+            "beta applies to the dpo method only",
+        ),
+        (
+            {"training_file": "t.jsonl", "deployment_name": "d", "api_key": "sk-123"},
+            "api_key: Extra inputs are not permitted",
+        ),
+    ],
+)
+def test_run_rejects_bad_parameters_naming_the_field(
+    tmp_path: Path, params: dict[str, object], expected: str
+) -> None:
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps(params))
+    result = run_cli(str(path))
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_run_rejects_a_file_that_is_not_json(tmp_path: Path) -> None:
+    path = tmp_path / "params.json"
+    path.write_text("{not json")
+    result = run_cli(str(path))
+    assert result.returncode == 2
+    assert "not valid JSON" in result.stderr
+
+
+def test_run_rejects_a_missing_file(tmp_path: Path) -> None:
+    result = run_cli(str(tmp_path / "absent.json"))
+    assert result.returncode == 2
+    assert "cannot read" in result.stderr
