@@ -28,7 +28,8 @@ __all__ = [
     "wait_processed",
 ]
 
-_GONE = frozenset({"deleted", "deleting"})
+# Files that are no use to a job: gone, or rejected by the service (deleted as soon as seen).
+_GONE = frozenset({"deleted", "deleting", "error"})
 _CHUNK = 1024 * 1024
 
 
@@ -115,12 +116,23 @@ def wait_processed(
             return remote
         if remote.status == "error":
             details = remote.status_details or "no details given"
+            _discard(client, file_id)
             raise FileRejected(
-                f"the service rejected file {remote.filename} ({file_id}): {details}; fix the "
-                f"data, or delete {file_id} to upload the same content again",
+                f"the service rejected file {remote.filename}: {details}; fix the data and "
+                "run again (the rejected upload was deleted)",
                 code="fileRejected",
             )
         if remote.status in _GONE:
             raise FileRejected(f"file {file_id} was deleted while being processed")
         sleep(delay)
     raise PollTimeout(f"file {file_id} was not processed within {timeout_seconds:.0f} s")
+
+
+def _discard(client: openai.OpenAI, file_id: str) -> None:
+    """Delete a rejected upload so it neither blocks a re-run nor uses the file quota."""
+    try:
+        client.files.delete(file_id)
+    except openai.NotFoundError:
+        return
+    except openai.OpenAIError as error:
+        raise from_openai(error, f"deleting rejected file {file_id}") from error

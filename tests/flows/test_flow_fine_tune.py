@@ -173,15 +173,20 @@ def test_invalid_data_fails_at_validate_before_anything_remote(
     assert azure.requests("POST", "/openai") == []
 
 
-def test_rejected_file_fails_at_upload_and_names_the_reason(
+def test_rejected_file_fails_at_upload_is_deleted_and_a_rerun_uploads_again(
     azure: Emulator, tmp_path: Path, receiver: Any
 ) -> None:
     train, valid = sample_copy(tmp_path / "data")
     azure.fault("files", filename="validation-.*", message="line 3: unsupported character")
-    failed = failure(request_for(train, valid), receiver)
+    request = request_for(train, valid)
+    failed = failure(request, receiver)
     assert failed.stage == "upload"
     assert "line 3: unsupported character" in failed.message
     assert azure.count("POST", JOBS) == 0
+    assert azure.count("DELETE", FILES + "/file-") == 1
+    result = run(request)
+    assert result.smoke_passed
+    assert creates(azure) == (3, 1, 1)
 
 
 def test_failed_job_fails_at_wait_and_a_rerun_trains_again(
