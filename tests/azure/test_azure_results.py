@@ -14,7 +14,7 @@ from emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
     Harness,
     cooking,
     geography,
-    start_server,
+    inprocess_harness,
 )
 from openai.types.fine_tuning import FineTuningJob
 
@@ -148,11 +148,8 @@ def test_summarize_without_price_or_tokens_estimates_nothing() -> None:
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     """An in-process emulator on the manual clock, for this module."""
-    server = start_server("inprocess", tmp_path_factory.mktemp("emulator") / "data")
-    harness = Harness(server)
-    yield harness
-    harness.close()
-    server.stop()
+    with inprocess_harness(tmp_path_factory.mktemp("emulator") / "data") as harness:
+        yield harness
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -432,3 +433,15 @@ def error_of(exc: openai.APIStatusError) -> dict[str, Any]:
     body = exc.body
     assert isinstance(body, dict), body
     return dict(body)
+
+
+@contextmanager
+def inprocess_harness(data_dir: Path) -> Iterator[Harness]:
+    """A :class:`Harness` on a fresh in-process emulator (manual clock), stopped afterwards."""
+    server = start_server("inprocess", data_dir)
+    harness = Harness(server)
+    try:
+        yield harness
+    finally:
+        harness.close()
+        server.stop()

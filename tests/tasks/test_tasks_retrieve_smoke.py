@@ -18,7 +18,7 @@ from emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
     Harness,
     cooking,
     geography,
-    start_server,
+    inprocess_harness,
 )
 from prefect import flow
 from prefect.client.orchestration import get_client
@@ -43,11 +43,8 @@ GLACIER = SmokePrompt(name="glacier", prompt="What is a glacier?", contains=["2 
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
     """An in-process emulator on the manual clock, for this module."""
-    server = start_server("inprocess", tmp_path_factory.mktemp("emulator") / "data")
-    harness = Harness(server)
-    yield harness
-    harness.close()
-    server.stop()
+    with inprocess_harness(tmp_path_factory.mktemp("emulator") / "data") as harness:
+        yield harness
 
 
 @pytest.fixture(scope="module")
