@@ -29,12 +29,13 @@ BASE_MODEL = "gpt-4o-mini-2024-07-18"
 class Emulator:
     """A running emulator and its control API."""
 
-    def __init__(self, data_dir: Path, speed: float = 3000.0) -> None:
+    def __init__(self, data_dir: Path, speed: float = 3000.0, **config: Any) -> None:
         tunables = Tunables(timings=Timings(lro_retry_after_ms=50))
-        config = EmulatorConfig(
-            data_dir=data_dir, port=0, clock="scaled", speed=speed, tunables=tunables
+        self._start(
+            EmulatorConfig(
+                data_dir=data_dir, port=0, clock="scaled", speed=speed, tunables=tunables, **config
+            )
         )
-        self._start(config)
 
     def _start(self, config: EmulatorConfig) -> None:
         self._server = EmulatorServer(config).start()
