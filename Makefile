@@ -7,10 +7,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOKENIZERS := $(VENV)/.tokenizers
 
-.PHONY: help install demo test lint typecheck imports unit bench clean
+.PHONY: help install demo down status test lint typecheck imports unit bench clean
 
 help:
-	@echo "make demo   install and run the pipeline on the bundled sample data"
+	@echo "make demo   install, start the local Prefect stack and fine-tune on the sample data"
+	@echo "make down   stop the local stack that make demo started"
+	@echo "make status show what of the local stack runs"
 	@echo "make test   install and run ruff, mypy, import contracts and the test suite"
 	@echo "make bench  run the benchmarks"
 
@@ -28,10 +30,29 @@ $(TOKENIZERS): $(STAMP)
 
 install: $(STAMP) $(TOKENIZERS)
 
+# The local stack (Prefect server, Azure emulator, worker) runs in the background and stays up
+# after the demo, for the UI; `make down` stops it. Its client settings come from `stack env`.
+STACK := $(BIN)/python -m deployments.stack
+WITH_STACK := stack_env="$$($(STACK) env)" && eval "$$stack_env" &&
+
 demo: install
 	$(BIN)/ftflow validate data/sample/train.jsonl --validation data/sample/validation.jsonl \
 		--model gpt-4o-mini-2024-07-18
-	PREFECT_HOME=$(CURDIR)/.prefect $(BIN)/ftflow demo
+	$(STACK) up
+	@$(WITH_STACK) log="$$FTFLOW_STACK_DIR/deploy.log" && \
+		if $(BIN)/prefect --no-prompt deploy --name fine-tune/local >"$$log" 2>&1; \
+		then echo "deployed fine-tune/local (prefect.yaml) to $$PREFECT_UI_URL"; \
+		else cat "$$log"; exit 1; fi
+	@echo "prefect deployment run fine-tune/local --watch"
+	@$(WITH_STACK) $(BIN)/prefect deployment run fine-tune/local --watch; status=$$?; \
+		echo; $(BIN)/python -m deployments.report fine-tune/local; \
+		echo "The stack keeps running for the UI; 'make down' stops it."; exit $$status
+
+down:
+	@if [ -x $(BIN)/python ]; then $(STACK) down; fi
+
+status:
+	@if [ -x $(BIN)/python ]; then $(STACK) status || true; else echo "not installed"; fi
 
 lint: install
 	$(BIN)/ruff check .
@@ -51,5 +72,5 @@ test: lint typecheck imports unit
 bench: install
 	$(BIN)/python benchmarks/validate_throughput.py
 
-clean:
+clean: down
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
