@@ -17,7 +17,13 @@ from flow_support import (  # type: ignore[import-not-found, unused-ignore]
     settings_env,
 )
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, LogFilter
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterId,
+    LogFilter,
+    LogFilterFlowRunId,
+)
+from prefect.client.schemas.objects import State
 from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
 
 from deployments.notifications import ensure_webhook_block
@@ -63,21 +69,20 @@ async def _everything_prefect_kept(run_ids: list[Any]) -> list[str]:
         )
         texts += [run.model_dump_json() for run in runs]
         for run_id in run_ids:
-            logs = await client.read_logs(
-                log_filter=LogFilter(flow_run_id={"any_": [run_id]}), limit=200
-            )
-            offset = 200
-            while logs:
+            only_this_run = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
+            offset = 0
+            while logs := await client.read_logs(
+                log_filter=only_this_run, limit=200, offset=offset
+            ):
                 texts += [log.message for log in logs]
-                logs = await client.read_logs(
-                    log_filter=LogFilter(flow_run_id={"any_": [run_id]}),
-                    limit=200,
-                    offset=offset,
-                )
                 offset += 200
         artifacts = await client.read_artifacts()
         texts += [artifact.model_dump_json() for artifact in artifacts]
     return texts
+
+
+async def _final_state(request: FineTuneRequest) -> State[Any]:
+    return await fine_tune(request, return_state=True)
 
 
 def test_no_secret_in_logs_artifacts_notifications_errors_or_results(
@@ -85,7 +90,7 @@ def test_no_secret_in_logs_artifacts_notifications_errors_or_results(
 ) -> None:
     train, valid = sample_copy(tmp_path / "data")
     good = FineTuneRequest.model_validate(request_for(train, valid))
-    state = asyncio.run(fine_tune(good, return_state=True))
+    state = asyncio.run(_final_state(good))
     assert state.is_completed()
     result = state.result()
     bad = FineTuneRequest.model_validate(
@@ -93,7 +98,7 @@ def test_no_secret_in_logs_artifacts_notifications_errors_or_results(
             train, valid, smoke_prompts=[{"name": "x", "prompt": "Hi", "contains": ["zzz-never"]}]
         )
     )
-    failed_state = asyncio.run(fine_tune(bad, return_state=True))
+    failed_state = asyncio.run(_final_state(bad))
     assert failed_state.is_failed()
     with pytest.raises(StageFailed) as caught:
         failed_state.result()
