@@ -149,7 +149,8 @@ class Managed:
         return process.pid
 
     def stop(self, timeout: float = 30.0) -> str:
-        """Stop the recorded process and its group; returns how (see `stop_group`)."""
+        """Stop the recorded process and its group within ``timeout`` (its own stop signal,
+        then SIGTERM, a third of it each, then SIGKILL); returns how (see `stop_group`)."""
         try:
             recorded = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
@@ -161,7 +162,7 @@ class Managed:
         if self.pid() is None and not orphans:
             how = "not running"
         else:
-            how = stop_group(recorded, self.first_signal, timeout)
+            how = stop_group(recorded, self.first_signal, timeout, escalate_after=timeout / 3)
         self.pid_file.unlink(missing_ok=True)
         return how
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from ftflow import __version__
-from ftflow.cli.demo import demo
 from ftflow.cli.emulator import emulator
 from ftflow.cli.run import run
 from ftflow.cli.tokenizers import tokenizers
@@ -24,4 +23,3 @@ main.add_command(validate)
 main.add_command(tokenizers)
 main.add_command(emulator)
 main.add_command(run)
-main.add_command(demo)
