@@ -189,8 +189,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     start.add_argument(
         "--params",
         type=Path,
-        default=DEFAULT_PARAMS,
-        help="Flow parameters naming the base model to deploy (default %(default)s).",
+        help=f"Flow parameters naming the base model to deploy (default {DEFAULT_PARAMS}).",
     )
     commands.add_parser("down", help="Stop the recorded processes.")
     commands.add_parser("status", help="Show what runs; exit 1 unless everything does.")
@@ -207,7 +206,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with layout.locked():
             if args.command == "up":
-                up(layout, port=args.port, speed=args.speed, params=args.params)
+                up(
+                    layout,
+                    port=args.port,
+                    speed=args.speed,
+                    params=(args.params or layout.project / DEFAULT_PARAMS).resolve(),
+                )
             elif args.command == "down":
                 down(layout)
             elif args.command == "status":
@@ -217,7 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if not values:
                     raise StackError("the stack is not running (python -m deployments.stack up)")
                 values["FTFLOW_STACK_DIR"] = str(layout.stack_dir)
-                print("".join(f"export {line}" for line in env_lines(values).splitlines(True)))
+                print(
+                    "".join(f"export {line}" for line in env_lines(values).splitlines(True)), end=""
+                )
     except StackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
