@@ -51,9 +51,10 @@ def connect_azure() -> AzureClients:
 
 @dataclass(frozen=True)
 class Trained:
-    """What training produced: the job, the model, the uploaded files and the results."""
+    """What training produced: the job, the model it started from and made, files, results."""
 
     job_id: str
+    base_model: str
     model: str
     training_file_id: str
     validation_file_id: str | None
@@ -101,7 +102,9 @@ async def train_stages(
     progress["model"] = model
     with stage("retrieve", progress):
         summary = retrieve_results(progress["job_id"], azure.data, request.base_model)
-    return Trained(progress["job_id"], model, training_id, validation_id, summary)
+    return Trained(
+        progress["job_id"], request.base_model, model, training_id, validation_id, summary
+    )
 
 
 def deploy_stage(

@@ -6,6 +6,7 @@ import click
 
 from ftflow import __version__
 from ftflow.cli.emulator import emulator
+from ftflow.cli.rollback import rollback
 from ftflow.cli.run import run
 from ftflow.cli.tokenizers import tokenizers
 from ftflow.cli.validate import validate
@@ -23,3 +24,4 @@ main.add_command(validate)
 main.add_command(tokenizers)
 main.add_command(emulator)
 main.add_command(run)
+main.add_command(rollback)
