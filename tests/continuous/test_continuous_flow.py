@@ -156,9 +156,13 @@ def told(receiver: Any, *texts: str) -> Any:
 
 
 def promote_a_then_b(
-    tmp_path: Path, clients: AzureClients, azure: Emulator
+    tmp_path: Path, clients: AzureClients, azure: Emulator, after_a: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], str, str]:
-    """Runs 1 and 2: batch 1 gives A, promoted; batch 2 gives B, trained from A, promoted."""
+    """Runs 1 and 2: batch 1 gives A, promoted; batch 2 gives B, trained from A, promoted.
+
+    ``after_a``, when given, receives the Variable's value as run 1 left it.
+    """
+    after_a = {} if after_a is None else after_a
     params = parameters(tmp_path)
     batch(tmp_path / "data" / "batch-1.jsonl", range(5))
     first = run(params)
@@ -167,6 +171,9 @@ def promote_a_then_b(
     assert served(clients, STABLE) == model_a
     assert trained_from(clients, first.job_id) == BASE_MODEL
     assert creates(azure) == (1, 1)
+    value = Variable.get(params["variable"])
+    assert isinstance(value, dict)
+    after_a.update(value)
 
     batch(tmp_path / "data" / "2026" / "batch-2.jsonl", range(5, 10))
     second = run(params)
@@ -237,6 +244,27 @@ def test_new_data_promotes_a_then_b_and_a_worse_candidate_is_rejected(
     assert time.monotonic() - started < 20
     assert len(azure.requests("POST", "/")) + len(azure.requests("PUT", "/")) == posts_before
     assert state(params) == after
+
+
+def test_a_promotion_done_but_not_recorded_is_recorded_by_the_rerun(
+    azure: Emulator, clients: AzureClients, tmp_path: Path
+) -> None:
+    after_a: dict[str, Any] = {}
+    params, model_a, model_b = promote_a_then_b(tmp_path, clients, azure, after_a)
+    # Run 2 promoted B, then "stopped" before writing the state: the Variable says A.
+    Variable.set(params["variable"], after_a, overwrite=True)
+    writes = azure.count("PUT", "/subscriptions/")
+    again = run(params)
+    assert again.outcome == "promoted", again.message
+    assert again.promoted_model == model_b
+    assert "already serves" in again.message
+    assert creates(azure) == (2, 2)
+    assert azure.count("PUT", "/subscriptions/") == writes + 1  # the candidate slot, only
+    assert served(clients, STABLE) == model_b
+    assert served(clients, CANDIDATE) is None
+    recorded = state(params)
+    assert recorded.promotions() == [model_a, model_b]
+    assert (recorded.promoted, recorded.previous) == (model_b, model_a)
 
 
 def rollback_cli(params: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
