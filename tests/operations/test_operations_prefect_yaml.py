@@ -40,7 +40,6 @@ def test_every_deployment_enforces_its_schema_on_a_known_pool() -> None:
         ("flows/fine_tune.py:fine_tune", "prod"),
         ("flows/fine_tune.py:fine_tune", "local"),
         ("flows/continuous.py:continuous_fine_tune", "prod"),
-        ("flows/cleanup.py:cleanup", "prod"),
     }
     for deployment in PROJECT["deployments"]:
         assert deployment["enforce_parameter_schema"] is True
@@ -67,7 +66,7 @@ def test_continuous_parameters_are_a_valid_request() -> None:
 
 
 @pytest.mark.parametrize(
-    ("entrypoint", "slug"), [("continuous_fine_tune", "nightly"), ("cleanup", "weekly")]
+    ("entrypoint", "slug"), [("continuous_fine_tune", "nightly")]
 )
 def test_scheduled_deployments_have_stable_slugs(entrypoint: str, slug: str) -> None:
     schedules = _deployment(entrypoint, "prod")["schedules"]
@@ -75,7 +74,13 @@ def test_scheduled_deployments_have_stable_slugs(entrypoint: str, slug: str) -> 
     assert [schedule["slug"] for schedule in schedules] == [slug]
 
 
-@pytest.mark.parametrize("entrypoint", ["continuous_fine_tune", "cleanup"])
+def test_every_entrypoint_exists_so_deploy_all_works() -> None:
+    for deployment in PROJECT["deployments"]:
+        path, _, function = deployment["entrypoint"].partition(":")
+        assert f"def {function}(" in (REPO / path).read_text(), deployment["entrypoint"]
+
+
+@pytest.mark.parametrize("entrypoint", ["continuous_fine_tune"])
 def test_runs_that_must_not_overlap_are_queued(entrypoint: str) -> None:
     limit = _deployment(entrypoint, "prod")["concurrency_limit"]
 
