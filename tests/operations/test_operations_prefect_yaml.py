@@ -65,9 +65,7 @@ def test_continuous_parameters_are_a_valid_request() -> None:
     ContinuousRequest.model_validate(request)
 
 
-@pytest.mark.parametrize(
-    ("entrypoint", "slug"), [("continuous_fine_tune", "nightly")]
-)
+@pytest.mark.parametrize(("entrypoint", "slug"), [("continuous_fine_tune", "nightly")])
 def test_scheduled_deployments_have_stable_slugs(entrypoint: str, slug: str) -> None:
     schedules = _deployment(entrypoint, "prod")["schedules"]
 
