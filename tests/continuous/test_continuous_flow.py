@@ -35,18 +35,15 @@ from flow_support import (  # type: ignore[import-not-found, unused-ignore]
     BASE_MODEL,
     REPO,
     Emulator,
+    pipeline_environment,
     running_emulator,
-    settings_env,
 )
 from prefect.artifacts import Artifact
 from prefect.settings import (
     PREFECT_API_URL,
-    PREFECT_RESULTS_LOCAL_STORAGE_PATH,
-    temporary_settings,
 )
 from prefect.variables import Variable
 
-from deployments.notifications import ensure_webhook_block
 from flows.continuous import continuous_fine_tune
 from ftflow.azure.clients import AzureClients, connect
 from ftflow.continuous import ContinuousRequest, ContinuousResult, ContinuousState
@@ -75,16 +72,10 @@ def azure(
     receiver: Any,
     request: pytest.FixtureRequest,
 ) -> Iterator[Emulator]:
-    """An emptied emulator, its settings in the environment, fresh result storage, and a
-    webhook block (named in ``FTFLOW_NOTIFY_BLOCKS``) posting to this test's own path."""
-    emulator.reset()
-    for name, value in settings_env(emulator.env).items():
-        monkeypatch.setenv(name, value)
-    path = "/" + request.node.name.replace("_", "-")[:60]
-    ensure_webhook_block("continuous-tests", receiver.url + path)
-    monkeypatch.setenv("FTFLOW_NOTIFY_BLOCKS", '["continuous-tests"]')
-    monkeypatch.setenv("WEBHOOK_PATH", path)
-    with temporary_settings(updates={PREFECT_RESULTS_LOCAL_STORAGE_PATH: tmp_path / "results"}):
+    """An emptied emulator and a pipeline environment for it (see ``pipeline_environment``)."""
+    with pipeline_environment(
+        emulator, monkeypatch, tmp_path / "results", receiver, "continuous-tests", request.node.name
+    ):
         yield emulator
 
 

@@ -23,6 +23,7 @@ from flow_support import (  # type: ignore[import-not-found, unused-ignore]
     REPO,
     Emulator,
     ManualEmulator,
+    pipeline_environment,
     request_for,
     running_emulator,
     sample_copy,
@@ -34,7 +35,6 @@ from prefect.settings import (
     temporary_settings,
 )
 
-from deployments.notifications import ensure_webhook_block
 from flows.fine_tune import fine_tune
 from ftflow.azure.clients import connect
 from ftflow.notifications import StageFailed
@@ -61,17 +61,10 @@ def azure(
     receiver: Any,
     request: pytest.FixtureRequest,
 ) -> Iterator[Emulator]:
-    """An emptied emulator, its settings in the environment, fresh result storage, and a
-    webhook block (named in ``FTFLOW_NOTIFY_BLOCKS``) posting to this test's own path."""
-    emulator.reset()
-    emulator.clear_faults()
-    for name, value in settings_env(emulator.env).items():
-        monkeypatch.setenv(name, value)
-    path = "/" + request.node.name.replace("_", "-")[:60]
-    ensure_webhook_block("flow-tests", receiver.url + path)
-    monkeypatch.setenv("FTFLOW_NOTIFY_BLOCKS", '["flow-tests"]')
-    monkeypatch.setenv("WEBHOOK_PATH", path)
-    with temporary_settings(updates={PREFECT_RESULTS_LOCAL_STORAGE_PATH: tmp_path / "results"}):
+    """An emptied emulator and a pipeline environment for it (see ``pipeline_environment``)."""
+    with pipeline_environment(
+        emulator, monkeypatch, tmp_path / "results", receiver, "flow-tests", request.node.name
+    ):
         yield emulator
 
 

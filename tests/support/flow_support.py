@@ -149,3 +149,31 @@ class ManualEmulator(Emulator):
         finally:
             stop.set()
             thread.join()
+
+
+@contextmanager
+def pipeline_environment(
+    emulator: Emulator,
+    monkeypatch: Any,
+    results: Path,
+    receiver: Any,
+    block: str,
+    test_name: str,
+) -> Iterator[str]:
+    """An emptied emulator, its settings in the environment, fresh Prefect result storage,
+    and the webhook block ``block`` (named in ``FTFLOW_NOTIFY_BLOCKS``) posting to this
+    test's own path on ``receiver``; yields that path (also in ``WEBHOOK_PATH``)."""
+    from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
+
+    from deployments.notifications import ensure_webhook_block
+
+    emulator.reset()
+    emulator.clear_faults()
+    for name, value in settings_env(emulator.env).items():
+        monkeypatch.setenv(name, value)
+    path = "/" + test_name.replace("_", "-")[:60]
+    ensure_webhook_block(block, receiver.url + path)
+    monkeypatch.setenv("FTFLOW_NOTIFY_BLOCKS", json.dumps([block]))
+    monkeypatch.setenv("WEBHOOK_PATH", path)
+    with temporary_settings(updates={PREFECT_RESULTS_LOCAL_STORAGE_PATH: results}):
+        yield path
