@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["SKU", "FineTuneRequest", "FineTuneResult", "SmokePrompt"]
+__all__ = ["SKU", "FineTuneRequest", "FineTuneResult", "SmokePrompt", "Waiting"]
 
 SKU = Literal["Standard", "GlobalStandard", "Developer"]
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -42,7 +42,21 @@ class SmokePrompt(BaseModel):
     )
 
 
-class FineTuneRequest(BaseModel):
+class Waiting(BaseModel):
+    """How long a run waits for training and deployment, and how often it polls."""
+
+    job_timeout_minutes: int = Field(
+        default=24 * 60, ge=1, le=720 * 60, description="How long to wait for training."
+    )
+    poll_interval_max_seconds: float = Field(
+        default=60.0, ge=0.5, le=600, description="Longest pause between two job polls."
+    )
+    deploy_timeout_minutes: int = Field(
+        default=60, ge=1, le=24 * 60, description="How long to wait for the deployment."
+    )
+
+
+class FineTuneRequest(Waiting):
     """Parameters of one fine-tuning run, from data to a tested deployment."""
 
     model_config = ConfigDict(extra="forbid")
@@ -99,15 +113,6 @@ class FineTuneRequest(BaseModel):
     )
     fail_on_smoke_test: bool = Field(
         default=True, description="Fail the run when a smoke-test check fails."
-    )
-    job_timeout_minutes: int = Field(
-        default=24 * 60, ge=1, le=720 * 60, description="How long to wait for training."
-    )
-    poll_interval_max_seconds: float = Field(
-        default=60.0, ge=0.5, le=600, description="Longest pause between two job polls."
-    )
-    deploy_timeout_minutes: int = Field(
-        default=60, ge=1, le=24 * 60, description="How long to wait for the deployment."
     )
     notify_blocks: list[str] = Field(
         default_factory=list,

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ftflow.evaluation import METRICS, Kind, Metric
-from ftflow.request import SKU, FineTuneRequest
+from ftflow.request import SKU, FineTuneRequest, Waiting
 
 __all__ = [
     "DEFAULT_VARIABLE",
@@ -34,7 +34,7 @@ _VARIABLE = r"^[a-z0-9_-]{1,255}$"
 Outcome = Literal["nothing_new", "promoted", "rejected"]
 
 
-class ContinuousRequest(BaseModel):
+class ContinuousRequest(Waiting):
     """One continuous fine-tuning run: where the data is, how to judge, where to serve."""
 
     model_config = ConfigDict(extra="forbid")
@@ -153,15 +153,6 @@ class ContinuousRequest(BaseModel):
         le=20,
         description="Lineage entries kept in the Variable (about 500 characters each; fewer "
         "if they would not fit); the lineage artifact's history keeps them all.",
-    )
-    job_timeout_minutes: int = Field(
-        default=24 * 60, ge=1, le=720 * 60, description="How long to wait for training."
-    )
-    poll_interval_max_seconds: float = Field(
-        default=60.0, ge=0.5, le=600, description="Longest pause between two job polls."
-    )
-    deploy_timeout_minutes: int = Field(
-        default=60, ge=1, le=24 * 60, description="How long to wait for a deployment."
     )
     notify_blocks: list[str] = Field(
         default_factory=list,
