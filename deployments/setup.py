@@ -13,9 +13,11 @@ Run it once per server, and again whenever its inputs change; a second run chang
    none); *zombie*: a running run whose heartbeat stops is marked Crashed (which notifies).
    The flows' own hooks also tell of failures, with the failing stage; the server's message is
    the guarantee that holds when the process running the flow died.
-4. **Global concurrency limit** ``azure-training-<account>`` (``AZURE_OPENAI_ACCOUNT``), one
-   slot: Azure runs one training job per resource at a time, so a flow holds this slot from
-   submit until its job ends, and a second run waits for it instead of failing on quota.
+4. **Global concurrency limits** of the account (``AZURE_OPENAI_ACCOUNT``), one slot each:
+   ``azure-training-<account>``: Azure runs one training job per resource at a time, so a
+   flow holds this slot from submit until its job ends, and a second run waits for it
+   instead of failing on quota; ``azure-files-<account>``: held from looking for a file to
+   uploading it, so two runs with the same data upload it once.
 
 No Prefect variables are needed: the flows read their configuration from parameters and
 settings. Secrets are never printed: the webhook URL is shown with its query redacted.
@@ -41,17 +43,21 @@ from deployments.notifications import (
     ensure_zombie_automation,
 )
 from deployments.pools import WORK_POOLS
+from ftflow.azure.limits import (
+    RUNNING_JOBS_PER_RESOURCE,
+    training_limit_name,
+    upload_limit_name,
+)
 from ftflow.settings import ManagementSettings, NotificationSettings
 
 __all__ = [
     "FLOWS",
     "NOTIFY_STATES",
     "SetupSettings",
-    "ensure_training_limit",
+    "ensure_resource_limits",
     "ensure_work_pool",
     "main",
     "setup",
-    "training_limit_name",
 ]
 
 logger = logging.getLogger(__name__)
@@ -81,11 +87,6 @@ class SetupSettings(BaseSettings):
     )
 
 
-def training_limit_name(account: str) -> str:
-    """The global concurrency limit guarding training on Azure OpenAI account ``account``."""
-    return f"azure-training-{account}"
-
-
 def ensure_work_pool(name: str) -> str:
     """Create the process work pool ``name`` unless it exists; returns what was done."""
     with get_client(sync_client=True) as client:
@@ -106,12 +107,13 @@ def ensure_work_pool(name: str) -> str:
     return "exists"
 
 
-def ensure_training_limit(account: str) -> str:
-    """Create or update the one-slot training limit of ``account``; returns its name."""
-    name = training_limit_name(account)
+def ensure_resource_limits(account: str) -> list[str]:
+    """Create or update the one-slot training and upload limits of ``account``; their names."""
+    slots = {training_limit_name(account): RUNNING_JOBS_PER_RESOURCE, upload_limit_name(account): 1}
     with get_client(sync_client=True) as client:
-        client.upsert_global_concurrency_limit_by_name(name, limit=1)
-    return name
+        for name, limit in slots.items():
+            client.upsert_global_concurrency_limit_by_name(name, limit=limit)
+    return list(slots)
 
 
 def setup(
@@ -145,7 +147,8 @@ def setup(
             "(set FTFLOW_WEBHOOK_URL or FTFLOW_NOTIFY_BLOCKS to be told of failures)"
         )
     if account:
-        done.append(f"concurrency limit {ensure_training_limit(account)}: 1 slot")
+        names = ", ".join(ensure_resource_limits(account))
+        done.append(f"concurrency limits {names}: 1 slot each")
     else:
         done.append("concurrency limit: skipped (AZURE_OPENAI_ACCOUNT is not set)")
     return done

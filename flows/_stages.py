@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prefect.concurrency.asyncio import concurrency
+from prefect.logging import get_run_logger
 from prefect.transactions import transaction
 
 from ftflow.azure.clients import AzureClients, connect
 from ftflow.azure.deployments import DeploymentSpec
 from ftflow.azure.files import local_file
 from ftflow.azure.jobs import JobSpec
+from ftflow.azure.limits import training_limit_name
 from ftflow.notifications import StageFailed
 from ftflow.request import FineTuneRequest
 from ftflow.settings import DataPlaneSettings, IdentitySettings, ManagementSettings
@@ -31,6 +34,9 @@ from tasks.upload import upload_file
 from tasks.wait import wait_for_training
 
 __all__ = ["Trained", "connect_azure", "deploy_stage", "stage", "train_stages"]
+
+_SLOT_LEASE_SECONDS = 60.0
+"""How long a training slot outlives a run that died holding it (renewed while it lives)."""
 
 
 @contextmanager
@@ -85,19 +91,26 @@ async def train_stages(
         hyperparameters=request.hyperparameters(),
         training_type=request.training_type,
     )
-    # Submit and wait commit together: a job that fails is not cached, so a re-run looks
-    # again and, finding only failed jobs, starts a fresh one instead of re-reading the old.
-    with transaction():
-        with stage("submit", progress):
-            submitted = submit_job(spec, azure.resource, azure)
-            progress["job_id"] = str(submitted["id"])
-        with stage("wait", progress):
-            finished = await wait_for_training(
-                progress["job_id"],
-                request.job_timeout_minutes,
-                request.poll_interval_max_seconds,
-                azure,
-            )
+    # Azure trains one job per resource at a time: the run holds the resource's training
+    # slot from submit until its job ends, so concurrent runs queue in Prefect (visible as
+    # waiting on the limit) rather than in Azure. Without the limit (no `deployments.setup`
+    # on this server) Prefect logs that it is missing and the run goes on unguarded.
+    limit = training_limit_name(azure.account)
+    get_run_logger().info("Waiting for the training slot %r", limit)
+    async with concurrency(limit, occupy=1, lease_duration=_SLOT_LEASE_SECONDS):
+        # Submit and wait commit together: a job that fails is not cached, so a re-run looks
+        # again and, finding only failed jobs, starts a fresh one instead of re-reading it.
+        with transaction():
+            with stage("submit", progress):
+                submitted = submit_job(spec, azure.resource, azure)
+                progress["job_id"] = str(submitted["id"])
+            with stage("wait", progress):
+                finished = await wait_for_training(
+                    progress["job_id"],
+                    request.job_timeout_minutes,
+                    request.poll_interval_max_seconds,
+                    azure,
+                )
     model = str(finished["fine_tuned_model"])
     progress["model"] = model
     with stage("retrieve", progress):

@@ -6,10 +6,12 @@ import time
 from pathlib import Path
 
 from prefect import task
+from prefect.concurrency.sync import concurrency
 from prefect.logging import get_run_logger
 
 from ftflow.azure.clients import AzureClients
 from ftflow.azure.files import local_file, upload_once, wait_processed
+from ftflow.azure.limits import upload_limit_name
 from ftflow.azure.waiting import Backoff
 from tasks._policy import RESUMABLE, TRANSIENT_RETRIES
 
@@ -31,7 +33,10 @@ def upload_file(
     local = local_file(Path(path))
     if local.sha256 != sha256:
         raise ValueError(f"{path} changed while the run was preparing it; run again")
-    uploaded = upload_once(azure.data, local)
+    # Another run may be uploading the same content right now: look and upload while
+    # holding the resource's upload slot, so the second to come finds the first's file.
+    with concurrency(upload_limit_name(azure.account), occupy=1, lease_duration=60.0):
+        uploaded = upload_once(azure.data, local)
     verb = "uploaded" if uploaded.created else "found already uploaded"
     logger.info("%s %s as %s (%s)", verb, path, uploaded.id, uploaded.name)
     processed = wait_processed(

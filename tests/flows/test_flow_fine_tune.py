@@ -29,12 +29,14 @@ from flow_support import (  # type: ignore[import-not-found, unused-ignore]
     sample_copy,
     settings_env,
 )
+from prefect.client.orchestration import get_client
 from prefect.settings import (
     PREFECT_API_URL,
     PREFECT_RESULTS_LOCAL_STORAGE_PATH,
     temporary_settings,
 )
 
+from deployments.setup import ensure_resource_limits
 from flows.fine_tune import fine_tune
 from ftflow.azure.clients import connect
 from ftflow.notifications import StageFailed
@@ -260,10 +262,28 @@ def test_run_completes_with_429_and_503_on_30_percent_of_requests(
 
 _RUN_IN_CHILD = """
 import asyncio, sys
+from deployments.setup import ensure_resource_limits
 from flows.fine_tune import fine_tune
 from ftflow.request import FineTuneRequest
 asyncio.run(fine_tune(FineTuneRequest.model_validate_json(sys.argv[1])))
 """
+
+
+def _start_child(request: dict[str, Any], storage: Path) -> subprocess.Popen[bytes]:
+    """The flow run with ``request`` in a process of its own, on this test's Prefect server."""
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(storage),
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", _RUN_IN_CHILD, json.dumps(request)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def test_resume_after_the_flow_process_is_killed_while_polling(
@@ -276,19 +296,7 @@ def test_resume_after_the_flow_process_is_killed_while_polling(
         storage = tmp_path / "results"
         train, valid = sample_copy(tmp_path / "data")
         request = request_for(train, valid)
-        env = {
-            **os.environ,
-            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
-            "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(storage),
-            "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
-        }
-        child = subprocess.Popen(
-            [sys.executable, "-c", _RUN_IN_CHILD, json.dumps(request)],
-            env=env,
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        child = _start_child(request, storage)
         deadline = time.monotonic() + 120
         # Time moves until the job exists (files get processed), then stands still: the
         # job stays unfinished while the child polls it.
@@ -313,3 +321,43 @@ def test_resume_after_the_flow_process_is_killed_while_polling(
         assert creates(emulator) == (2, 1, 1)
     finally:
         emulator.stop()
+
+
+def test_concurrent_runs_on_one_resource_train_one_after_another(
+    azure: Emulator, tmp_path: Path
+) -> None:
+    """Two flow processes started together with the same data: one upload per content, and
+    the second job is created only after the first finished (the limits `setup` creates)."""
+    # A job that outlasts the two processes' start-up skew (10 s of wall time at this speed),
+    # so without the limit the second would be submitted while the first trains.
+    azure.control("PATCH", "/settings", json={"timings": {"job_postprocessing_seconds": 30000}})
+    limits = ensure_resource_limits(azure.env["AZURE_OPENAI_ACCOUNT"])
+    try:
+        train, valid = sample_copy(tmp_path / "data")
+        children = [
+            _start_child(
+                request_for(train, valid, suffix=suffix, deployment_name=f"assistant-{suffix}"),
+                tmp_path / "results",
+            )
+            for suffix in ("first", "second")
+        ]
+        for child in children:
+            assert child.wait(timeout=300) == 0, "a concurrent run failed"
+        with get_client(sync_client=True) as client:
+            held = [client.read_global_concurrency_limit_by_name(n).active_slots for n in limits]
+    finally:
+        with get_client(sync_client=True) as client:
+            for name in limits:
+                client.delete_global_concurrency_limit_by_name(name)
+    assert held == [0, 0], "a run kept its slot after it ended"
+    assert azure.count("POST", FILES) == 2
+    created = sorted(azure.requests("POST", JOBS), key=lambda record: record["seq"])
+    assert [record["status"] for record in created] == [201, 201]
+    clients = connect(DataPlaneSettings(), ManagementSettings(), IdentitySettings())
+    try:
+        jobs = sorted(clients.data.fine_tuning.jobs.list(), key=lambda job: job.created_at)
+    finally:
+        clients.close()
+    assert [job.status for job in jobs] == ["succeeded", "succeeded"]
+    assert jobs[0].finished_at is not None
+    assert created[1]["sim_time"] >= jobs[0].finished_at, "two jobs trained at once"

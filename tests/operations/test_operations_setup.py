@@ -13,7 +13,8 @@ from pydantic import SecretStr
 
 from deployments.notifications import crash_automation_name, zombie_automation_name
 from deployments.pools import WORK_POOLS
-from deployments.setup import FLOWS, SetupSettings, main, setup, training_limit_name
+from deployments.setup import FLOWS, SetupSettings, main, setup
+from ftflow.azure.limits import training_limit_name, upload_limit_name
 
 pytestmark = pytest.mark.usefixtures("prefect_backend")
 
@@ -40,9 +41,12 @@ def test_setup_twice_leaves_one_of_everything() -> None:
     assert first[2:] == second[2:]
     with get_client(sync_client=True) as client:
         pools = [client.read_work_pool(name) for name in WORK_POOLS]
-        limit = client.read_global_concurrency_limit_by_name(training_limit_name(account))
+        limits = [
+            client.read_global_concurrency_limit_by_name(name(account))
+            for name in (training_limit_name, upload_limit_name)
+        ]
     assert [pool.type for pool in pools] == ["process", "process"]
-    assert limit.limit == 1
+    assert [limit.limit for limit in limits] == [1, 1]
     for flow_name in FLOWS:
         assert len(_automation_ids(crash_automation_name(flow_name))) == 1
         assert len(_automation_ids(zombie_automation_name(flow_name))) == 1
