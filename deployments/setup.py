@@ -7,7 +7,8 @@ Run it once per server, and again whenever its inputs change; a second run chang
 2. **Webhook block** when ``FTFLOW_WEBHOOK_URL`` is set: a `CustomWebhookNotificationBlock`
    named ``FTFLOW_WEBHOOK_BLOCK`` (default ``ftflow-webhook``), with
    ``FTFLOW_WEBHOOK_AUTHORIZATION`` kept as a secret ``Authorization`` header.
-3. **Automations**, per flow (``fine-tune``, ``continuous-fine-tune``, ``cleanup``):
+3. **Automations**, per flow (``fine-tune``, ``continuous-fine-tune``, ``cleanup``,
+   ``rollback``):
    *notify*: a run entering Failed, Crashed or TimedOut is told, by the Prefect server, to the
    webhook block and every block named in ``FTFLOW_NOTIFY_BLOCKS`` (skipped when there is
    none); *zombie*: a running run whose heartbeat stops is marked Crashed (which notifies).
@@ -62,7 +63,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FLOWS = ("fine-tune", "continuous-fine-tune", "cleanup")
+FLOWS = ("fine-tune", "continuous-fine-tune", "cleanup", "rollback")
 """The flows whose runs the automations watch."""
 
 NOTIFY_STATES = ("Failed", "Crashed", "TimedOut")

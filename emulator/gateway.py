@@ -7,7 +7,9 @@ request log.
   one of an error status (the request is not applied) or a dropped connection (the request *is*
   applied, then the response is cut off halfway, so the client sees a broken connection).
 * Every response gets request ids (``x-request-id``/``apim-request-id`` on the data plane,
-  ``x-ms-request-id`` on ARM); every request except ``/_emulator/*`` goes into the log.
+  ``x-ms-request-id`` on ARM) and a ``Date`` of the service's own clock, the simulated one,
+  so clients judge the age of ``created_at`` timestamps against it; every request except
+  ``/_emulator/*`` goes into the log.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
@@ -115,7 +118,9 @@ class Gateway:
         async def stamped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
-                message = {**message, "headers": [*message.get("headers", []), *extra_headers]}
+                date = (b"date", formatdate(self.backend.now(), usegmt=True).encode())
+                headers = [*message.get("headers", []), *extra_headers, date]
+                message = {**message, "headers": headers}
             await send(message)
 
         fault: HttpFault | None = None

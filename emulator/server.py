@@ -111,6 +111,7 @@ def _uvicorn(backend_app: object, tls: TlsFiles) -> uvicorn.Server:
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=1,
+        date_header=False,  # the gateway sends the service clock's (simulated) date
     )
     return uvicorn.Server(config)
 

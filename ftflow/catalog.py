@@ -21,6 +21,7 @@ __all__ = [
     "ModelFacts",
     "UnknownModelError",
     "base_model_of",
+    "is_fine_tuned",
     "resolve_model",
 ]
 
@@ -89,6 +90,11 @@ class UnknownModelError(ValueError):
             f"unknown model {model!r}: fine-tunable base models are {known}; "
             "a fine-tuned model is written <base>.ft-<hex>"
         )
+
+
+def is_fine_tuned(model: str) -> bool:
+    """Whether ``model`` is a fine-tuned model id (``<base>.ft-<hex>``, or one's checkpoint)."""
+    return _FINE_TUNED.match(model.strip()) is not None
 
 
 def base_model_of(model: str) -> str:

@@ -11,10 +11,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["SKU", "FineTuneRequest", "FineTuneResult", "SmokePrompt", "Waiting"]
+__all__ = [
+    "DEPLOYMENT_NAME",
+    "SKU",
+    "FineTuneRequest",
+    "FineTuneResult",
+    "SmokePrompt",
+    "Waiting",
+]
 
 SKU = Literal["Standard", "GlobalStandard", "Developer"]
-_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+DEPLOYMENT_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+"""What Azure accepts as a deployment name (and as a job suffix)."""
 
 
 class SmokePrompt(BaseModel):
@@ -97,7 +105,8 @@ class FineTuneRequest(Waiting):
         default="Standard", description="Azure training type (trainingType)."
     )
     deployment_name: str = Field(
-        pattern=_NAME, description="Name of the deployment that serves the fine-tuned model."
+        pattern=DEPLOYMENT_NAME,
+        description="Name of the deployment that serves the fine-tuned model.",
     )
     deployment_sku: SKU = Field(default="Standard", description="Deployment SKU.")
     deployment_capacity: int = Field(
@@ -105,7 +114,7 @@ class FineTuneRequest(Waiting):
     )
     base_deployment: str | None = Field(
         default=None,
-        pattern=_NAME,
+        pattern=DEPLOYMENT_NAME,
         description="A deployment of the base model, to compare smoke-test answers with.",
     )
     smoke_prompts: list[SmokePrompt] = Field(

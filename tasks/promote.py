@@ -17,8 +17,7 @@ from prefect.runtime import flow_run
 from prefect.settings import get_current_settings
 
 from ftflow.azure.clients import AzureClients
-from ftflow.azure.deployments import DeploymentState, read_deployment
-from ftflow.continuous.serving import delete_deployment
+from ftflow.azure.deployments import DeploymentState, delete_deployment, read_deployment
 from ftflow.notifications import Message, known_secrets
 from ftflow.settings import NotificationSettings
 from tasks._policy import TRANSIENT_RETRIES

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
@@ -30,7 +31,14 @@ from ftflow.azure.errors import (
 )
 from ftflow.azure.waiting import Backoff
 
-__all__ = ["DeploymentSpec", "DeploymentState", "deploy", "read_deployment"]
+__all__ = [
+    "DeploymentSpec",
+    "DeploymentState",
+    "delete_deployment",
+    "deploy",
+    "list_deployments",
+    "read_deployment",
+]
 
 _BUSY = frozenset({"accepted", "creating", "updating", "moving", "deleting"})
 
@@ -57,11 +65,14 @@ class DeploymentState:
     capacity: int | None
     provisioning_state: str
     changed: bool
+    created_at: datetime | None = None
+    modified_at: datetime | None = None
 
 
 def _state(deployment: Deployment, changed: bool) -> DeploymentState:
     properties = deployment.properties
     model = properties.model if properties is not None else None
+    system = deployment.system_data
     return DeploymentState(
         name=deployment.name or "",
         model=model.name if model is not None else None,
@@ -69,6 +80,8 @@ def _state(deployment: Deployment, changed: bool) -> DeploymentState:
         capacity=deployment.sku.capacity if deployment.sku is not None else None,
         provisioning_state=(properties.provisioning_state if properties else None) or "Unknown",
         changed=changed,
+        created_at=system.created_at if system is not None else None,
+        modified_at=system.last_modified_at if system is not None else None,
     )
 
 
@@ -83,6 +96,33 @@ def read_deployment(
     except AzureError as error:
         raise from_management(error, f"reading deployment {name!r}") from error
     return _state(found, changed=False)
+
+
+def list_deployments(
+    client: CognitiveServicesManagementClient, group: str, account: str
+) -> list[DeploymentState]:
+    """Every deployment of ``account``, base and fine-tuned models alike."""
+    try:
+        return [_state(found, changed=False) for found in client.deployments.list(group, account)]
+    except AzureError as error:
+        raise from_management(error, f"listing the deployments of {account}") from error
+
+
+def delete_deployment(
+    client: CognitiveServicesManagementClient,
+    group: str,
+    account: str,
+    name: str,
+    *,
+    timeout_seconds: float = 600.0,
+) -> None:
+    """Delete the deployment ``name`` and wait; one that is not there counts as deleted."""
+    try:
+        client.deployments.begin_delete(group, account, name).result(timeout=timeout_seconds)
+    except ResourceNotFoundError:
+        return
+    except AzureError as error:
+        raise from_management(error, f"deleting deployment {name!r}") from error
 
 
 def _explain(error: AzureError, spec: DeploymentSpec, account: str) -> Exception:

@@ -9,21 +9,27 @@ attempt finds it by name instead of uploading a twin.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import openai
 from openai.types import FileObject
 
-from ftflow.azure.errors import FileRejected, PollTimeout, from_openai
+from ftflow.azure.errors import FileRejected, InvalidRequest, PollTimeout, from_openai
 from ftflow.azure.waiting import Backoff
 
 __all__ = [
     "LocalFile",
+    "RemoteFile",
     "UploadedFile",
+    "delete_file",
     "find_upload",
+    "list_training_files",
     "local_file",
+    "service_time",
     "upload_once",
     "wait_processed",
 ]
@@ -54,6 +60,17 @@ class UploadedFile:
     name: str
     status: str
     created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteFile:
+    """A fine-tuning file on the service, as its list reports it."""
+
+    id: str
+    filename: str
+    bytes: int
+    status: str
+    created_at: datetime
 
 
 def local_file(path: Path) -> LocalFile:
@@ -116,7 +133,7 @@ def wait_processed(
             return remote
         if remote.status == "error":
             details = remote.status_details or "no details given"
-            _discard(client, file_id)
+            delete_file(client, file_id)
             raise FileRejected(
                 f"the service rejected file {remote.filename}: {details}; fix the data and "
                 "run again (the rejected upload was deleted)",
@@ -128,11 +145,49 @@ def wait_processed(
     raise PollTimeout(f"file {file_id} was not processed within {timeout_seconds:.0f} s")
 
 
-def _discard(client: openai.OpenAI, file_id: str) -> None:
-    """Delete a rejected upload so it neither blocks a re-run nor uses the file quota."""
+def delete_file(client: openai.OpenAI, file_id: str) -> None:
+    """Delete a file (a rejected upload, an old one); one already gone counts as deleted."""
     try:
         client.files.delete(file_id)
     except openai.NotFoundError:
         return
     except openai.OpenAIError as error:
-        raise from_openai(error, f"deleting rejected file {file_id}") from error
+        raise from_openai(error, f"deleting file {file_id}") from error
+
+
+def list_training_files(client: openai.OpenAI) -> tuple[list[RemoteFile], datetime]:
+    """Every ``fine-tune`` file on the resource, and the service's clock when it answered.
+
+    Ages are judged against the service's own clock (its ``Date`` header), not this
+    machine's: the two may disagree, and ``created_at`` is the service's.
+    """
+    try:
+        raw = client.files.with_raw_response.list(purpose="fine-tune")
+        files = [
+            RemoteFile(
+                id=remote.id,
+                filename=remote.filename,
+                bytes=remote.bytes,
+                status=remote.status,
+                created_at=datetime.fromtimestamp(remote.created_at, timezone.utc),
+            )
+            for remote in raw.parse()
+        ]
+    except openai.OpenAIError as error:
+        raise from_openai(error, "listing fine-tuning files") from error
+    return files, service_time(raw.headers)
+
+
+def service_time(headers: Mapping[str, str]) -> datetime:
+    """The time a response's ``Date`` header gives; `ServiceError` when it has none."""
+    value = headers.get("date")
+    try:
+        when = parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        when = None
+    if when is None or when.tzinfo is None:
+        raise InvalidRequest(
+            f"the service's response has no usable Date header ({value!r}), so the age of its "
+            "files cannot be judged; check the endpoint (a proxy in between?)"
+        )
+    return when

@@ -28,6 +28,7 @@ __all__ = [
     "TERMINAL_STATUSES",
     "EventCursor",
     "JobSpec",
+    "files_in_use",
     "find_job",
     "submit_once",
     "wait_for_job",
@@ -118,6 +119,20 @@ def find_job(client: openai.OpenAI, spec: JobSpec) -> FineTuningJob | None:
     except openai.OpenAIError as error:
         raise from_openai(error, "listing fine-tuning jobs") from error
     return None
+
+
+def files_in_use(client: openai.OpenAI) -> dict[str, str]:
+    """File id → the id of a job that is not finished yet and reads it."""
+    in_use: dict[str, str] = {}
+    try:
+        for job in client.fine_tuning.jobs.list(limit=100):
+            if job.status not in TERMINAL_STATUSES:
+                for file_id in (job.training_file, job.validation_file):
+                    if file_id:
+                        in_use.setdefault(file_id, job.id)
+    except openai.OpenAIError as error:
+        raise from_openai(error, "listing fine-tuning jobs") from error
+    return in_use
 
 
 def submit_once(

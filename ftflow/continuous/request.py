@@ -14,10 +14,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ftflow.evaluation import METRICS, Kind, Metric
-from ftflow.request import SKU, FineTuneRequest, Waiting
+from ftflow.request import DEPLOYMENT_NAME, SKU, FineTuneRequest, Waiting
 
 __all__ = [
     "DEFAULT_VARIABLE",
+    "VARIABLE_NAME",
     "ContinuousRequest",
     "ContinuousResult",
     "Outcome",
@@ -28,8 +29,8 @@ __all__ = [
 DEFAULT_VARIABLE = "continuous-fine-tune"
 """The Prefect Variable holding the state when a run names none."""
 
-_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-_VARIABLE = r"^[a-z0-9_-]{1,255}$"
+VARIABLE_NAME = r"^[a-z0-9_-]{1,255}$"
+"""What Prefect accepts as a Variable name."""
 
 Outcome = Literal["nothing_new", "promoted", "rejected"]
 
@@ -94,18 +95,18 @@ class ContinuousRequest(Waiting):
         max_length=200,
     )
     deployment_name: str = Field(
-        pattern=_NAME,
+        pattern=DEPLOYMENT_NAME,
         description="The stable deployment: serves the promoted model, keeps its name.",
     )
     candidate_deployment: str | None = Field(
         default=None,
-        pattern=_NAME,
+        pattern=DEPLOYMENT_NAME,
         description="Where each candidate is deployed for evaluation, then deleted; "
         "default: <deployment_name>-candidate.",
     )
     base_deployment: str | None = Field(
         default=None,
-        pattern=_NAME,
+        pattern=DEPLOYMENT_NAME,
         description="A deployment of the base model: the baseline of the first promotion.",
     )
     deployment_sku: SKU = Field(default="Standard", description="Deployment SKU.")
@@ -114,7 +115,7 @@ class ContinuousRequest(Waiting):
     )
     variable: str = Field(
         default=DEFAULT_VARIABLE,
-        pattern=_VARIABLE,
+        pattern=VARIABLE_NAME,
         description="Prefect Variable holding the state (lower case, digits, - and _).",
     )
     validation_file: str | None = Field(
@@ -224,7 +225,7 @@ class RollbackRequest(BaseModel):
 
     variable: str = Field(
         default=DEFAULT_VARIABLE,
-        pattern=_VARIABLE,
+        pattern=VARIABLE_NAME,
         description="Prefect Variable holding the continuous pipeline's state.",
     )
     deploy_timeout_minutes: int = Field(

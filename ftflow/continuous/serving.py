@@ -1,4 +1,4 @@
-"""Talking to deployments for the continuous pipeline: asking questions, removing candidates.
+"""Asking deployments the evaluation questions of the continuous pipeline.
 
 Answers come from the chat completions API of a deployment, one request per evaluation
 example (its prompt messages, as given). Unlike the smoke test, a failed request raises: a
@@ -13,13 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import openai
-from azure.core.exceptions import AzureError, ResourceNotFoundError
-from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
 
-from ftflow.azure.errors import from_management, from_openai
+from ftflow.azure.errors import from_openai
 from ftflow.evaluation import EvalExample
 
-__all__ = ["ask_all", "delete_deployment"]
+__all__ = ["ask_all"]
 
 
 def ask_all(
@@ -47,20 +45,3 @@ def ask_all(
         text = completion.choices[0].message.content if completion.choices else None
         answers.append(text or "")
     return answers
-
-
-def delete_deployment(
-    client: CognitiveServicesManagementClient,
-    group: str,
-    account: str,
-    name: str,
-    *,
-    timeout_seconds: float = 600.0,
-) -> None:
-    """Delete the deployment ``name`` and wait; one that is not there counts as deleted."""
-    try:
-        client.deployments.begin_delete(group, account, name).result(timeout=timeout_seconds)
-    except ResourceNotFoundError:
-        return
-    except AzureError as error:
-        raise from_management(error, f"deleting deployment {name!r}") from error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from email.utils import parsedate_to_datetime
 
 import httpx2
 import openai
@@ -184,6 +185,15 @@ def test_responses_carry_request_ids(emu: Harness) -> None:
     raw = emu.azure().files.with_raw_response.list()
     assert raw.headers["x-request-id"]
     assert raw.headers["apim-request-id"] == raw.headers["x-request-id"]
+
+
+def test_date_header_is_the_service_clock(emu: Harness) -> None:
+    """One Date per response, the simulated clock's (ahead of the wall clock at speed)."""
+    emu.advance(3 * 86400)  # a manual clock stands still; a scaled one only moves forward
+    raw = emu.azure().files.with_raw_response.list()
+    dates = raw.http_response.headers.get_list("date")
+    assert len(dates) == 1
+    assert abs(parsedate_to_datetime(dates[0]).timestamp() - emu.now()) < 5
 
 
 def test_oversized_json_body_is_413(emu: Harness) -> None:

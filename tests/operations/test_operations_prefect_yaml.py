@@ -11,7 +11,8 @@ import yaml  # type: ignore[import-untyped, unused-ignore]  # Prefect's dependen
 from prefect.cli.deploy._models import PrefectYamlModel
 
 from deployments.pools import LOCAL_POOL, PROD_POOL, WORK_POOLS
-from ftflow.continuous import ContinuousRequest
+from ftflow.cleanup import CleanupRequest
+from ftflow.continuous import ContinuousRequest, RollbackRequest
 from ftflow.request import FineTuneRequest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,6 +41,8 @@ def test_every_deployment_enforces_its_schema_on_a_known_pool() -> None:
         ("flows/fine_tune.py:fine_tune", "prod"),
         ("flows/fine_tune.py:fine_tune", "local"),
         ("flows/continuous.py:continuous_fine_tune", "prod"),
+        ("flows/cleanup.py:cleanup", "prod"),
+        ("flows/rollback.py:rollback", "prod"),
     }
     for deployment in PROJECT["deployments"]:
         assert deployment["enforce_parameter_schema"] is True
@@ -65,7 +68,17 @@ def test_continuous_parameters_are_a_valid_request() -> None:
     ContinuousRequest.model_validate(request)
 
 
-@pytest.mark.parametrize(("entrypoint", "slug"), [("continuous_fine_tune", "nightly")])
+def test_cleanup_and_rollback_parameters_are_valid_requests() -> None:
+    cleanup = _deployment("cleanup", "prod")["parameters"]["request"]
+    rollback = _deployment("rollback", "prod")["parameters"]["request"]
+
+    assert CleanupRequest.model_validate(cleanup).dry_run
+    RollbackRequest.model_validate(rollback)
+
+
+@pytest.mark.parametrize(
+    ("entrypoint", "slug"), [("continuous_fine_tune", "nightly"), ("cleanup", "weekly")]
+)
 def test_scheduled_deployments_have_stable_slugs(entrypoint: str, slug: str) -> None:
     schedules = _deployment(entrypoint, "prod")["schedules"]
 
@@ -78,7 +91,7 @@ def test_every_entrypoint_exists_so_deploy_all_works() -> None:
         assert f"def {function}(" in (REPO / path).read_text(), deployment["entrypoint"]
 
 
-@pytest.mark.parametrize("entrypoint", ["continuous_fine_tune"])
+@pytest.mark.parametrize("entrypoint", ["continuous_fine_tune", "cleanup", "rollback"])
 def test_runs_that_must_not_overlap_are_queued(entrypoint: str) -> None:
     limit = _deployment(entrypoint, "prod")["concurrency_limit"]
 
