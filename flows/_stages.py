@@ -27,6 +27,7 @@ from ftflow.azure.limits import training_limit_name
 from ftflow.notifications import StageFailed
 from ftflow.request import FineTuneRequest
 from ftflow.settings import DataPlaneSettings, IdentitySettings, ManagementSettings
+from tasks.credentials import load_secret_blocks
 from tasks.deploy import deploy_model
 from tasks.retrieve import retrieve_results
 from tasks.submit import submit_job
@@ -50,8 +51,10 @@ def stage(name: str, progress: dict[str, str]) -> Iterator[None]:
         raise StageFailed(name, str(error) or type(error).__name__, progress) from error
 
 
-def connect_azure() -> AzureClients:
-    """Both planes' clients, from the environment's settings."""
+async def connect_azure() -> AzureClients:
+    """Both planes' clients, from the settings: the environment's, and the Prefect Secret
+    blocks ``FTFLOW_SECRET_BLOCKS`` names (`tasks.credentials`)."""
+    await load_secret_blocks()
     return connect(DataPlaneSettings(), ManagementSettings(), IdentitySettings())
 
 

@@ -55,7 +55,7 @@ async def cleanup(request: CleanupRequest | None = None) -> CleanupResult:
     with stage("protect", progress):
         protection = await read_protection(request.protect_variables, request.keep_deployments)
     with stage("configure", progress):
-        azure = connect_azure()
+        azure = await connect_azure()
     try:
         with stage("inventory", progress):
             inventory = take_inventory(azure)

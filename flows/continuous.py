@@ -109,7 +109,7 @@ async def continuous_fine_tune(request: ContinuousRequest) -> ContinuousResult:
                 fine_tune.n_epochs,
             )
         with stage("configure", progress):
-            azure = connect_azure()
+            azure = await connect_azure()
         try:
             trained = await train_stages(fine_tune, azure, progress)
             deploy_stage(fine_tune, trained.model, azure, progress)

@@ -33,7 +33,7 @@ async def fine_tune(request: FineTuneRequest) -> FineTuneResult:
             request.training_file, request.validation_file, request.base_model, request.n_epochs
         )
     with stage("configure", progress):
-        azure = connect_azure()
+        azure = await connect_azure()
     try:
         return await _train_and_deploy(request, azure, progress)
     finally:

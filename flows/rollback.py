@@ -49,7 +49,7 @@ async def rollback(request: RollbackRequest) -> RollbackResult:
     stable, restored, replaced = str(state.deployment), str(after.promoted), str(state.promoted)
     progress.update(deployment=stable, model=restored)
     with stage("configure", progress):
-        azure = connect_azure()
+        azure = await connect_azure()
     try:
         with stage("rollback", progress):
             current = read_serving(stable, azure)

@@ -26,14 +26,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "BLOCK_SETTABLE",
     "DataPlaneSettings",
     "IdentitySettings",
     "ManagementSettings",
     "NotificationSettings",
+    "SecretBlockSettings",
     "TokenizerSettings",
     "ValidationSettings",
 ]
@@ -123,6 +125,43 @@ class NotificationSettings(BaseSettings):
         default_factory=list,
         description="Prefect notification block names, e.g. ['ft-webhook', 'team-slack'].",
     )
+
+
+BLOCK_SETTABLE = (
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_SUBSCRIPTION_ID",
+    "AZURE_RESOURCE_GROUP",
+    "AZURE_OPENAI_ACCOUNT",
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+)
+"""The settings a Prefect Secret block may provide instead of the environment."""
+
+
+class SecretBlockSettings(BaseSettings):
+    """Settings kept in Prefect Secret blocks, loaded inside the flow run when it starts.
+
+    ``FTFLOW_SECRET_BLOCKS='{"AZURE_OPENAI_API_KEY": "azure-openai-key"}'`` makes every
+    flow run read the API key from the Secret block ``azure-openai-key``; the block's value
+    replaces the environment's for that run. Nothing is resolved into a deployment.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FTFLOW_", **_COMMON)
+
+    secret_blocks: dict[str, str] = Field(
+        default_factory=dict,
+        description=f"Setting name → Prefect Secret block name; settings: {BLOCK_SETTABLE}.",
+    )
+
+    @field_validator("secret_blocks")
+    @classmethod
+    def _known(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(BLOCK_SETTABLE))
+        if unknown:
+            raise ValueError(f"not a setting a Secret block can provide: {unknown}")
+        return value
 
 
 def _default_encodings_dir() -> Path:

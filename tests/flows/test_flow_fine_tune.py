@@ -29,6 +29,7 @@ from flow_support import (  # type: ignore[import-not-found, unused-ignore]
     sample_copy,
     settings_env,
 )
+from prefect.blocks.system import Secret
 from prefect.client.orchestration import get_client
 from prefect.settings import (
     PREFECT_API_URL,
@@ -129,6 +130,32 @@ def test_fine_tune_authenticates_both_planes_with_entra_id(
     assert result.smoke_passed
     assert azure.count("POST", "/" + azure.env["AZURE_TENANT_ID"] + "/oauth2/v2.0/token") >= 1
     assert creates(azure) == (2, 1, 1)
+
+
+def test_credentials_come_from_prefect_secret_blocks_loaded_in_the_run(
+    azure: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Neither secret in the environment: the run can only authenticate through the blocks."""
+    blocks = {"AZURE_OPENAI_API_KEY": "test-openai-key", "AZURE_CLIENT_SECRET": "test-sp-secret"}
+    for setting, block in blocks.items():
+        Secret(value=os.environ[setting]).save(block, overwrite=True)
+        monkeypatch.delenv(setting)
+    monkeypatch.setenv("FTFLOW_SECRET_BLOCKS", json.dumps(blocks))
+    train, valid = sample_copy(tmp_path / "data")
+    result = run(request_for(train, valid))
+    assert result.smoke_passed
+    assert creates(azure) == (2, 1, 1)
+
+
+def test_a_missing_secret_block_fails_at_configure_before_anything_remote(
+    azure: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: Any
+) -> None:
+    monkeypatch.setenv("FTFLOW_SECRET_BLOCKS", json.dumps({"AZURE_OPENAI_API_KEY": "no-such"}))
+    train, valid = sample_copy(tmp_path / "data")
+    failed = failure(request_for(train, valid), receiver)
+    assert failed.stage == "configure"
+    assert "Secret block 'no-such' (for AZURE_OPENAI_API_KEY" in failed.message
+    assert azure.requests("POST", "/") == []
 
 
 def test_rerun_of_a_completed_run_creates_nothing(azure: Emulator, tmp_path: Path) -> None:
