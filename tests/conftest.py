@@ -6,6 +6,10 @@ runner, the webhook receiver); test modules import them by module name.
 ``prefect_backend``: one temporary Prefect server for the session (the test harness), with
 result storage isolated in a temporary directory so cached task results never leak between
 sessions. Tests that run flows request it; the rest of the suite never starts Prefect.
+
+``emulator`` (one per test module), ``azure`` (that emulator emptied, with a pipeline
+environment for one test: see ``flow_support.pipeline_environment``) and ``clients`` (the SDK
+clients on it, to read what a flow did) serve the modules that run flows against it.
 """
 
 from __future__ import annotations
@@ -50,3 +54,45 @@ def receiver() -> Iterator[Any]:
 
     with running_receiver() as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A running emulator on a fast scaled clock, for one test module's flow runs."""
+    from flow_support import running_emulator  # type: ignore[import-not-found, unused-ignore]
+
+    with running_emulator(tmp_path_factory.mktemp("emulator") / "data") as running:
+        yield running
+
+
+@pytest.fixture
+def azure(
+    emulator: Any,
+    prefect_backend: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    receiver: Any,
+    request: pytest.FixtureRequest,
+) -> Iterator[Any]:
+    """The module's emulator, emptied, and a pipeline environment for it: its settings, fresh
+    result storage, and a webhook block (named after the module) posting to this test's path."""
+    from flow_support import pipeline_environment  # type: ignore[import-not-found, unused-ignore]
+
+    block = request.module.__name__.removeprefix("test_").replace("_", "-")
+    with pipeline_environment(
+        emulator, monkeypatch, tmp_path / "results", receiver, block, request.node.name
+    ):
+        yield emulator
+
+
+@pytest.fixture
+def clients(azure: Any) -> Iterator[Any]:
+    """The SDK clients on the emulator, from the environment's settings."""
+    from ftflow.azure.clients import connect
+    from ftflow.settings import DataPlaneSettings, IdentitySettings, ManagementSettings
+
+    made = connect(DataPlaneSettings(), ManagementSettings(), IdentitySettings())
+    try:
+        yield made
+    finally:
+        made.close()

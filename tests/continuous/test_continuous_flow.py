@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +34,6 @@ from flow_support import (  # type: ignore[import-not-found, unused-ignore]
     BASE_MODEL,
     REPO,
     Emulator,
-    pipeline_environment,
-    running_emulator,
 )
 from prefect.artifacts import Artifact
 from prefect.settings import (
@@ -45,9 +42,8 @@ from prefect.settings import (
 from prefect.variables import Variable
 
 from flows.continuous import continuous_fine_tune
-from ftflow.azure.clients import AzureClients, connect
+from ftflow.azure.clients import AzureClients
 from ftflow.continuous import ContinuousRequest, ContinuousResult, ContinuousState
-from ftflow.settings import DataPlaneSettings, IdentitySettings, ManagementSettings
 from tasks.continuous import LINEAGE_KEY
 
 FTFLOW = Path(sys.executable).parent / "ftflow"
@@ -55,38 +51,6 @@ STABLE = "support"
 CANDIDATE = "support-candidate"
 FILES = "/openai/files"
 JOBS = "/openai/fine_tuning/jobs"
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with running_emulator(tmp_path_factory.mktemp("continuous-emulator") / "data") as running:
-        yield running
-
-
-@pytest.fixture
-def azure(
-    emulator: Emulator,
-    prefect_backend: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    receiver: Any,
-    request: pytest.FixtureRequest,
-) -> Iterator[Emulator]:
-    """An emptied emulator and a pipeline environment for it (see ``pipeline_environment``)."""
-    with pipeline_environment(
-        emulator, monkeypatch, tmp_path / "results", receiver, "continuous-tests", request.node.name
-    ):
-        yield emulator
-
-
-@pytest.fixture
-def clients(azure: Emulator) -> Iterator[AzureClients]:
-    """The SDK clients on the emulator, to read what the flows did."""
-    made = connect(DataPlaneSettings(), ManagementSettings(), IdentitySettings())
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def parameters(tmp_path: Path) -> dict[str, Any]:

@@ -12,8 +12,6 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,51 +25,18 @@ from flow_support import (  # type: ignore[import-not-found, unused-ignore]
     BASE_MODEL,
     SAMPLE,
     Emulator,
-    pipeline_environment,
-    running_emulator,
 )
 from prefect.artifacts import Artifact
 from prefect.variables import Variable
 
 from flows.cleanup import cleanup
-from ftflow.azure.clients import AzureClients, connect
+from ftflow.azure.clients import AzureClients
 from ftflow.azure.deployments import list_deployments
 from ftflow.cleanup import CleanupRequest, CleanupResult
 from ftflow.notifications import StageFailed
-from ftflow.settings import DataPlaneSettings, IdentitySettings, ManagementSettings
 from tasks.cleanup import PLAN_KEY
 
 DAY = 86400.0
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with running_emulator(tmp_path_factory.mktemp("cleanup-emulator") / "data") as running:
-        yield running
-
-
-@pytest.fixture
-def azure(
-    emulator: Emulator,
-    prefect_backend: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    receiver: Any,
-    request: pytest.FixtureRequest,
-) -> Iterator[Emulator]:
-    with pipeline_environment(
-        emulator, monkeypatch, tmp_path / "results", receiver, "cleanup-tests", request.node.name
-    ):
-        yield emulator
-
-
-@pytest.fixture
-def clients(azure: Emulator) -> Iterator[AzureClients]:
-    made = connect(DataPlaneSettings(), ManagementSettings(), IdentitySettings())
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def _upload(clients: AzureClients, name: str, content: bytes) -> str:

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +22,7 @@ from flow_support import (  # type: ignore[import-not-found, unused-ignore]
     REPO,
     Emulator,
     ManualEmulator,
-    pipeline_environment,
     request_for,
-    running_emulator,
     sample_copy,
     settings_env,
 )
@@ -36,6 +33,7 @@ from prefect.settings import (
     PREFECT_RESULTS_LOCAL_STORAGE_PATH,
     temporary_settings,
 )
+from pydantic import SecretStr
 
 from deployments.setup import ensure_resource_limits
 from flows.fine_tune import fine_tune
@@ -47,28 +45,6 @@ from ftflow.settings import DataPlaneSettings, IdentitySettings, ManagementSetti
 FILES = "/openai/files"
 JOBS = "/openai/fine_tuning/jobs"
 DEPLOYMENT = "/subscriptions/"
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    with running_emulator(tmp_path_factory.mktemp("flow-emulator") / "data") as running:
-        yield running
-
-
-@pytest.fixture
-def azure(
-    emulator: Emulator,
-    prefect_backend: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
-    receiver: Any,
-    request: pytest.FixtureRequest,
-) -> Iterator[Emulator]:
-    """An emptied emulator and a pipeline environment for it (see ``pipeline_environment``)."""
-    with pipeline_environment(
-        emulator, monkeypatch, tmp_path / "results", receiver, "flow-tests", request.node.name
-    ):
-        yield emulator
 
 
 def run(request: dict[str, Any]) -> FineTuneResult:
@@ -138,7 +114,7 @@ def test_credentials_come_from_prefect_secret_blocks_loaded_in_the_run(
     """Neither secret in the environment: the run can only authenticate through the blocks."""
     blocks = {"AZURE_OPENAI_API_KEY": "test-openai-key", "AZURE_CLIENT_SECRET": "test-sp-secret"}
     for setting, block in blocks.items():
-        Secret(value=os.environ[setting]).save(block, overwrite=True)
+        Secret(value=SecretStr(os.environ[setting])).save(block, overwrite=True)
         monkeypatch.delenv(setting)
     monkeypatch.setenv("FTFLOW_SECRET_BLOCKS", json.dumps(blocks))
     train, valid = sample_copy(tmp_path / "data")
