@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOKENIZERS := $(VENV)/.tokenizers
 
-.PHONY: help install demo down status test lint typecheck imports unit bench clean
+.PHONY: help install browser postgres demo down status test lint typecheck imports unit bench clean
 
 help:
 	@echo "make demo   install, start the local Prefect stack and fine-tune on the sample data"
@@ -29,6 +29,33 @@ $(TOKENIZERS): $(STAMP)
 	touch $(TOKENIZERS)
 
 install: $(STAMP) $(TOKENIZERS)
+
+# The Prefect UI test (tests/operations) drives Debian's Chromium through the chromedriver built
+# with it: both from apt, as root (apt-get update only when the first install fails).
+CHROMEDRIVER := /usr/bin/chromedriver
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	chromium chromium-driver
+
+$(CHROMEDRIVER):
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "The UI test needs Debian's chromium and chromium-driver:" \
+			"sudo apt-get install --no-install-recommends chromium chromium-driver" >&2; exit 1; fi
+	$(APT_INSTALL) || { apt-get update -qq && $(APT_INSTALL); }
+
+browser: $(CHROMEDRIVER)
+
+# The concurrency test (tests/operations) runs its Prefect server on PostgreSQL: a throwaway
+# cluster made with the initdb and pg_ctl of Debian's postgresql, from apt as root.
+PG_CTL := $(wildcard /usr/lib/postgresql/*/bin/pg_ctl)
+APT_POSTGRES := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	postgresql
+
+postgres:
+	@if [ -n "$(PG_CTL)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "The concurrency test needs Debian's postgresql: sudo apt-get install postgresql" >&2; \
+		exit 1; fi; \
+	echo "$(APT_POSTGRES)"; $(APT_POSTGRES) || { apt-get update -qq && $(APT_POSTGRES); }
 
 # The local stack (Prefect server, Azure emulator, worker) runs in the background and stays up
 # after the demo, for the UI; `make down` stops it. Its client settings come from `stack env`.
@@ -64,13 +91,16 @@ typecheck: install
 imports: install
 	$(BIN)/lint-imports --no-cache
 
-unit: install
+unit: install browser postgres
 	$(BIN)/pytest
 
 test: lint typecheck imports unit
 
 bench: install
 	$(BIN)/python benchmarks/validate_throughput.py
+	$(BIN)/python benchmarks/flow_overhead.py
+	$(BIN)/python benchmarks/flow_polling.py
+	$(BIN)/python benchmarks/flow_concurrency.py
 
 clean: down
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -30,6 +30,7 @@ __all__ = [
     "StackError",
     "choose_port",
     "client_env",
+    "database_label",
     "env_lines",
     "read_env",
     "run_step",
@@ -41,6 +42,7 @@ __all__ = [
     "wait_for_emulator",
     "wait_for_server",
     "wait_for_worker",
+    "worker_name",
 ]
 
 WORKER_NAME = "ftflow-local-worker"
@@ -132,8 +134,22 @@ class Layout:
 
     @property
     def worker(self) -> Managed:
-        """``prefect worker start``: SIGINT is its graceful stop."""
-        return self._managed("worker", "prefect worker start", first_signal=signal.SIGINT)
+        """The first ``prefect worker start``: SIGINT is its graceful stop."""
+        return self.worker_at(1)
+
+    def worker_at(self, number: int) -> Managed:
+        """Worker ``number`` (from 1): ``worker``, then ``worker-2``, ``worker-3`` …"""
+        name = "worker" if number == 1 else f"worker-{number}"
+        return self._managed(name, "prefect worker start", first_signal=signal.SIGINT)
+
+    def recorded_workers(self) -> list[Managed]:
+        """The first worker and every other one with a pid file, in order."""
+        numbers = {1}
+        for pid_file in self.stack_dir.glob("worker-*.pid"):
+            suffix = pid_file.stem.removeprefix("worker-")
+            if suffix.isdigit() and int(suffix) > 1:
+                numbers.add(int(suffix))
+        return [self.worker_at(number) for number in sorted(numbers)]
 
     def prepare(self) -> None:
         """Create the directories (the stack's own private: it holds secrets)."""
@@ -155,13 +171,13 @@ class Layout:
             yield
 
     def ready_pids(self) -> tuple[int | None, ...]:
-        """The (server, emulator, worker) pids of the last complete ``up``."""
+        """The (server, emulator, worker …) pids of the last complete ``up``."""
         try:
             return tuple(int(p) for p in (self.stack_dir / "ready").read_text().split())
         except (OSError, ValueError):
             return ()
 
-    def write_ready(self, pids: tuple[int, int, int]) -> None:
+    def write_ready(self, pids: tuple[int, ...]) -> None:
         """Record a complete ``up``."""
         (self.stack_dir / "ready").write_text(" ".join(map(str, pids)) + "\n")
 
@@ -223,16 +239,33 @@ def _free(port: int) -> bool:
     return True
 
 
-def start_server(layout: Layout, port: int) -> int:
-    """Start ``prefect server start`` on ``port``; returns its pid."""
+def start_server(layout: Layout, port: int, database_url: str | None = None) -> int:
+    """Start ``prefect server start`` on ``port``; returns its pid.
+
+    Its database is SQLite under ``PREFECT_HOME`` unless ``database_url`` (a SQLAlchemy URL,
+    ``postgresql+asyncpg://…``) names another: the server migrates it on start.
+    """
     env = _inherited() | {
         "PREFECT_HOME": str(layout.prefect_home),
         "PREFECT_UI_URL": f"http://127.0.0.1:{port}",
+        # The UI asks the API here; Prefect's default is port 4200 whatever --port says.
+        "PREFECT_UI_API_URL": f"http://127.0.0.1:{port}/api",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     }
+    if database_url:
+        env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = database_url
     command = [sys.executable, "-m", "prefect", "server", "start"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--analytics-off"]
     return layout.server.start(command, cwd=layout.project, env=env)
+
+
+def database_label(database_url: str | None) -> str:
+    """The server's database for output: its kind, host and name, never a password."""
+    if not database_url:
+        return "SQLite"
+    parts = urlsplit(database_url)
+    kind = "PostgreSQL" if parts.scheme.startswith("postgresql") else parts.scheme
+    return f"{kind} {parts.hostname}:{parts.port or 5432}{parts.path}"
 
 
 def server_healthy(url: str) -> bool:
@@ -287,8 +320,13 @@ def _accepts(endpoint: str) -> bool:
         return False
 
 
-def start_worker(layout: Layout, url: str, settings: Mapping[str, str]) -> int:
-    """Start the process worker of the local pool, the emulator's settings in its env."""
+def worker_name(number: int) -> str:
+    """The name worker ``number`` reports to the server under."""
+    return WORKER_NAME if number == 1 else f"{WORKER_NAME}-{number}"
+
+
+def start_worker(layout: Layout, url: str, settings: Mapping[str, str], number: int = 1) -> int:
+    """Start process worker ``number`` of the local pool, the emulator's settings in its env."""
     env = _inherited() | client_env(layout, url) | dict(settings)
     env |= {
         "FTFLOW_HOME": str(layout.project),
@@ -296,13 +334,15 @@ def start_worker(layout: Layout, url: str, settings: Mapping[str, str]) -> int:
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
     }
     command = [sys.executable, "-m", "prefect", "worker", "start", "--pool", LOCAL_POOL]
-    command += ["--name", WORKER_NAME, "--type", "process", "--install-policy", "never"]
+    command += ["--name", worker_name(number), "--type", "process", "--install-policy", "never"]
     command += ["--no-create-pool-if-not-found"]
-    return layout.worker.start(command, cwd=layout.project, env=env)
+    return layout.worker_at(number).start(command, cwd=layout.project, env=env)
 
 
-def wait_for_worker(managed: Managed, url: str, since: float, timeout: float = 60.0) -> None:
-    """Return once the worker has sent the server a heartbeat after ``since`` (epoch)."""
+def wait_for_worker(
+    managed: Managed, url: str, since: float, name: str = WORKER_NAME, timeout: float = 60.0
+) -> None:
+    """Return once worker ``name`` has sent the server a heartbeat after ``since`` (epoch)."""
     after = datetime.fromtimestamp(since).astimezone() - timedelta(seconds=2)
     deadline = time.monotonic() + timeout
     while True:
@@ -316,10 +356,10 @@ def wait_for_worker(managed: Managed, url: str, since: float, timeout: float = 6
             workers = []
         for worker in workers:
             beat = worker.get("last_heartbeat_time")
-            if worker.get("name") == WORKER_NAME and beat and datetime.fromisoformat(beat) >= after:
+            if worker.get("name") == name and beat and datetime.fromisoformat(beat) >= after:
                 return
         if time.monotonic() > deadline:
-            raise StackError(f"the worker did not reach the server within {timeout:.0f} s")
+            raise StackError(f"worker {name} did not reach the server within {timeout:.0f} s")
         time.sleep(_POLL_SECONDS)
 
 
@@ -356,9 +396,10 @@ def run_step(
 
 
 def stop_all(layout: Layout) -> list[tuple[str, str]]:
-    """Stop worker and emulator (together), then the server the worker reports to; returns
-    how each stopped."""
-    parts = [("worker", layout.worker), ("emulator", layout.emulator)]
+    """Stop the workers and the emulator (together), then the server the workers report to;
+    returns how each stopped."""
+    parts = [(worker.name, worker) for worker in layout.recorded_workers()]
+    parts.append(("emulator", layout.emulator))
     with ThreadPoolExecutor(max_workers=len(parts)) as pool:
         hows = list(pool.map(lambda part: part[1].stop(timeout=45.0), parts))
     hows.append(layout.server.stop(timeout=45.0))

@@ -4,6 +4,8 @@
 
 1. ``prefect server start`` on 127.0.0.1 (port 4200, or a free one when 4200 is taken),
    SQLite under ``<root>/.prefect`` (``PREFECT_HOME``); ready when ``/api/health`` answers.
+   ``--database-url postgresql+asyncpg://…`` puts its database on PostgreSQL instead, as in
+   production: SQLite locks under many concurrent runs (see the README).
 2. The Azure emulator (``python -m emulator serve --port 0 --data-dir <root>/.emulator``);
    the settings it prints, secrets included, go to ``.stack/emulator.env`` (mode 0600) and
    are never echoed.
@@ -11,7 +13,9 @@
 4. ``python -m deployments.setup``: work pools, automations, the training concurrency limit.
 5. ``prefect worker start --pool ftflow-local``, its environment holding the emulator's
    settings, ``FTFLOW_HOME`` and ``PREFECT_WORKER_QUERY_SECONDS=1``: the flow runs it starts
-   inherit them, which is how ``fine-tune/local`` reaches the emulator.
+   inherit them, which is how ``fine-tune/local`` reaches the emulator. ``--workers N``
+   starts N of them on the pool (``worker``, ``worker-2`` …), as a scaled-out deployment
+   would run several machines; workers beyond N left from an earlier ``up`` are stopped.
 
 Pids go to ``.stack/*.pid``, output to ``.stack/*.log``; ``.stack/prefect.env`` holds the
 client settings (``PREFECT_API_URL``, ``PREFECT_HOME``; no secret) for
@@ -37,6 +41,7 @@ from deployments._stack_parts import (
     StackError,
     choose_port,
     client_env,
+    database_label,
     env_lines,
     read_env,
     run_step,
@@ -48,6 +53,7 @@ from deployments._stack_parts import (
     wait_for_emulator,
     wait_for_server,
     wait_for_worker,
+    worker_name,
 )
 
 __all__ = ["Layout", "StackError", "down", "main", "status", "up"]
@@ -85,14 +91,26 @@ def _running_emulator(layout: Layout) -> tuple[int, dict[str, str]] | None:
         return None
 
 
-def up(layout: Layout, *, port: int, speed: float, params: Path) -> None:
+def up(
+    layout: Layout,
+    *,
+    port: int,
+    speed: float,
+    params: Path,
+    workers: int = 1,
+    database_url: str | None = None,
+) -> None:
     """Start whatever part of the stack is not running; see the module docstring."""
+    if workers < 1:
+        raise StackError(f"--workers must be at least 1, not {workers}")
     layout.prepare()
     server = _running_server(layout)
     emulator = _running_emulator(layout)
-    worker_pid = layout.worker.pid()
-    pids = (server and server[0], emulator and emulator[0], worker_pid)
-    if server and emulator and worker_pid and layout.ready_pids() == pids:
+    wanted = [layout.worker_at(number) for number in range(1, workers + 1)]
+    extra = [w for w in layout.recorded_workers() if w.name not in {m.name for m in wanted}]
+    worker_pids = [managed.pid() for managed in wanted]
+    pids = (server and server[0], emulator and emulator[0], *worker_pids)
+    if server and emulator and all(worker_pids) and not extra and layout.ready_pids() == pids:
         _say(f"The local stack is already running: Prefect UI {server[1]}")
         return
     started = time.monotonic()
@@ -101,8 +119,12 @@ def up(layout: Layout, *, port: int, speed: float, params: Path) -> None:
         chosen = choose_port(port)
         if port not in (0, chosen):
             _say(f"port {port} is taken: the Prefect server uses {chosen}")
-        server_pid, url = start_server(layout, chosen), f"http://127.0.0.1:{chosen}"
-        _say(f"prefect server  starting  pid {server_pid}, {url}, logs {layout.server.log_file}")
+        server_pid = start_server(layout, chosen, database_url)
+        url = f"http://127.0.0.1:{chosen}"
+        _say(
+            f"prefect server  starting  pid {server_pid}, {url}, "
+            f"{database_label(database_url)}, logs {layout.server.log_file}"
+        )
     else:
         server_pid, url = server
         _say(f"prefect server  running   pid {server_pid}, {url}")
@@ -122,15 +144,25 @@ def up(layout: Layout, *, port: int, speed: float, params: Path) -> None:
     layout.client_env.write_text(env_lines(client_env(layout, url)))
     for line in run_step(layout, "setup", ["-m", "deployments.setup"], settings, url=url):
         _say(f"setup           {line}")
-    if worker_pid is not None and server is not None and emulator is not None:
-        _say(f"worker          running   pid {worker_pid}, pool ftflow-local")
-    else:
-        layout.worker.stop()
-        since = time.time()
-        worker_pid = start_worker(layout, url, settings)
-        wait_for_worker(layout.worker, url, since)
-        _say(f"worker          started   pid {worker_pid}, pool ftflow-local")
-    layout.write_ready((server_pid, emulator_pid, worker_pid))
+    for managed in extra:
+        _say(f"{managed.name:<15} stopped   ({managed.stop()}; beyond --workers {workers})")
+    # A worker keeps running only with the server and emulator it was started for; the
+    # others start together, then each is awaited (its first heartbeat).
+    final_pids: list[int] = []
+    fresh: list[tuple[int, Managed]] = []
+    since = time.time()
+    for number, (managed, running) in enumerate(zip(wanted, worker_pids, strict=True), 1):
+        if running is not None and server is not None and emulator is not None:
+            _say(f"{managed.name:<15} running   pid {running}, pool ftflow-local")
+            final_pids.append(running)
+        else:
+            managed.stop()
+            final_pids.append(start_worker(layout, url, settings, number))
+            fresh.append((number, managed))
+    for number, managed in fresh:
+        wait_for_worker(managed, url, since, worker_name(number))
+        _say(f"{managed.name:<15} started   pid {final_pids[number - 1]}, pool ftflow-local")
+    layout.write_ready((server_pid, emulator_pid, *final_pids))
     _say(f"The local stack is up ({time.monotonic() - started:.1f} s): Prefect UI {url}")
 
 
@@ -145,7 +177,7 @@ def status(layout: Layout) -> bool:
     parts: list[tuple[str, Managed]] = [
         ("prefect server", layout.server),
         ("emulator", layout.emulator),
-        ("worker", layout.worker),
+        *((worker.name, worker) for worker in layout.recorded_workers()),
     ]
     running = True
     for name, managed in parts:
@@ -187,6 +219,19 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="Emulator clock: simulated seconds per second (default %(default)s).",
     )
     start.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="Process workers to run on the pool ftflow-local (default %(default)s).",
+    )
+    start.add_argument(
+        "--database-url",
+        default=os.environ.get("FTFLOW_STACK_DATABASE_URL") or None,
+        help="The Prefect server's database, e.g. postgresql+asyncpg://user:password@host:5432/"
+        "prefect (env FTFLOW_STACK_DATABASE_URL, which keeps the password off the command "
+        "line; default: SQLite under ROOT/.prefect). Used when the server starts.",
+    )
+    start.add_argument(
         "--params",
         type=Path,
         help=f"Flow parameters naming the base model to deploy (default {DEFAULT_PARAMS}).",
@@ -211,6 +256,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     port=args.port,
                     speed=args.speed,
                     params=(args.params or layout.project / DEFAULT_PARAMS).resolve(),
+                    workers=args.workers,
+                    database_url=args.database_url,
                 )
             elif args.command == "down":
                 down(layout)

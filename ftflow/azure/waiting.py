@@ -26,7 +26,7 @@ class Backoff:
         is reached, after one last poll at the deadline.
         """
         start = clock()
-        delay = self.initial
+        delay = min(self.initial, self.maximum)
         while (remaining := timeout_seconds - (clock() - start)) > 0:
             yield min(delay, remaining)
             delay = min(self.maximum, delay * self.factor)

@@ -95,6 +95,15 @@ def test_backoff_grows_to_its_maximum_and_ends_at_the_deadline() -> None:
     assert delays[-1] == 0.0
 
 
+def test_backoff_never_waits_longer_than_its_maximum__even_the_first_time() -> None:
+    now = [0.0]
+    delays = []
+    for delay in Backoff(initial=1.0, factor=1.5, maximum=0.5).delays(2.0, lambda: now[0]):
+        delays.append(delay)
+        now[0] += delay
+    assert delays == [0.5, 0.5, 0.5, 0.5, 0.0]
+
+
 def test_backoff_never_sleeps_past_the_deadline() -> None:
     now = [0.0]
     schedule = Backoff(initial=7.0, factor=1.0, maximum=7.0).delays(10.0, lambda: now[0])

@@ -3,15 +3,17 @@
 ``python -m deployments.stack up`` (Prefect server, emulator, setup, worker) under a temporary
 root on free ports, ``prefect deploy`` of ``fine-tune/local`` from prefect.yaml, ``prefect
 deployment run fine-tune/local --watch`` to Completed, its artifacts read back through the
-Prefect client, a failing run told to a real webhook by the server's automation, and
-``down`` leaving no process behind. Nothing here touches a developer's own ``.prefect``,
-``.emulator`` or ``.stack``, nor port 4200.
+Prefect client and shown by the Prefect UI in headless Chromium (Debian's ``chromium`` driven
+by its ``chromedriver``; ``make test`` installs both), a failing run told to a real webhook by
+the server's automation, and ``down`` leaving no process behind. Nothing here touches a
+developer's own ``.prefect``, ``.emulator`` or ``.stack``, nor port 4200.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,8 +29,15 @@ from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterId,
 )
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.objects import Artifact, FlowRun
 from prefect.client.schemas.sorting import FlowRunSort
+from selenium.common.exceptions import TimeoutException, WebDriverException
+from selenium.webdriver import Chrome, ChromeOptions
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 from webhook_receiver import Receiver  # type: ignore[import-not-found, unused-ignore]
 
 from deployments._processes import group_alive
@@ -40,6 +49,21 @@ PARAMS = json.loads((REPO / "examples" / "emulator-params.json").read_text())
 HOOK_PATH = "/stack-hook"
 HOOK_TOKEN = "Bearer stack-t0ken-4711"
 ARTIFACTS = {"fine-tune-validation", "fine-tune-metrics", "fine-tune-curves", "smoke-test"}
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+# Headless, and nothing but the page under test on the network; the profile is per test.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,1000",
+)
+UI_SECONDS = 180.0  # per wait; all of them took 11 s on two idle cores, 104 s at load 14
 
 
 @dataclass
@@ -84,6 +108,22 @@ class Stack:
                 limit=1,
             )
         return runs[0]
+
+    def artifacts(self, run: FlowRun) -> dict[str, Artifact]:
+        """The keyed artifacts of ``run`` (and of its task runs), by key."""
+        with self.client() as client:
+            artifacts = client.read_artifacts(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
+            )
+        return {artifact.key: artifact for artifact in artifacts if artifact.key}
+
+
+@dataclass
+class FinishedRun:
+    """``prefect deployment run fine-tune/local --watch`` and the flow run it watched."""
+
+    watched: subprocess.CompletedProcess[str]
+    run: FlowRun
 
 
 def _base_env(root: Path, receiver: Receiver) -> dict[str, str]:
@@ -162,6 +202,77 @@ def deployed(stack: Stack) -> Stack:
     return stack
 
 
+@pytest.fixture(scope="module")
+def finished_run(deployed: Stack) -> FinishedRun:
+    """One run of ``fine-tune/local`` to its end, shared by the API and the UI test."""
+    watched = deployed.run(
+        "-m", "prefect", "deployment", "run", "fine-tune/local", "--watch", timeout=300
+    )
+    assert watched.returncode == 0, watched.stdout[-3000:] + watched.stderr[-3000:]
+    return FinishedRun(watched=watched, run=deployed.latest_run())
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Chrome]:
+    """Headless Debian Chromium through its own chromedriver: no Selenium Manager download."""
+    assert CHROMEDRIVER.is_file(), (
+        f"{CHROMEDRIVER} is missing: `make test` installs it, or as root "
+        "`apt-get install --no-install-recommends chromium chromium-driver`"
+    )
+    options = ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        options.add_argument(flag)
+    driver = Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        driver.set_page_load_timeout(UI_SECONDS)
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _text(text: str) -> str:
+    """An XPath test for an element whose whole visible text is ``text``."""
+    assert "'" not in text, text
+    return f"normalize-space()='{text}'"
+
+
+def _shown(driver: Chrome, xpath: str, what: str, shot: Path) -> WebElement:
+    """The visible element at ``xpath``; fails naming ``what`` (with a screenshot) if none."""
+    try:
+        found: WebElement = WebDriverWait(driver, UI_SECONDS).until(
+            expected_conditions.visibility_of_element_located((By.XPATH, xpath))
+        )
+    except TimeoutException:
+        driver.save_screenshot(str(shot))
+        body = driver.find_element(By.TAG_NAME, "body").text
+        pytest.fail(
+            f"The Prefect UI at {driver.current_url} shows no {what} after {UI_SECONDS:.0f} s "
+            f"(screenshot {shot}); the page reads: {body[:1500]!r}"
+        )
+    return found
+
+
+def _full_page_screenshot(driver: Chrome, path: Path) -> None:
+    """Grow the window to the page's scrolled height, then save it as PNG at ``path``.
+
+    The UI scrolls an inner container, not the document, so the tallest scrollable element
+    sets the height (capped at 8000 px).
+    """
+    height = driver.execute_script(
+        """
+        const scrollers = [...document.querySelectorAll('*')].filter(
+            (e) => /(auto|scroll)/.test(getComputedStyle(e).overflowY));
+        const hidden = scrollers.map((e) => e.scrollHeight - e.clientHeight);
+        const page = document.documentElement.scrollHeight;
+        return Math.max(page, window.innerHeight + Math.max(0, ...hidden))
+            + window.outerHeight - window.innerHeight;
+        """
+    )
+    driver.set_window_size(driver.get_window_size()["width"], min(int(height), 8000))
+    assert driver.save_screenshot(str(path)), f"Chromium saved no screenshot to {path}"
+
+
 def test_up_starts_each_part_once_and_twice_starts_nothing(stack: Stack) -> None:
     first = stack.pids()
 
@@ -194,22 +305,14 @@ def test_up_keeps_secrets_out_of_output_and_logs(stack: Stack) -> None:
 
 
 def test_deployment_run_completes_with_artifacts_readable_through_the_api(
-    deployed: Stack,
+    deployed: Stack, finished_run: FinishedRun
 ) -> None:
-    watched = deployed.run(
-        "-m", "prefect", "deployment", "run", "fine-tune/local", "--watch", timeout=300
-    )
+    run = finished_run.run
 
-    assert watched.returncode == 0, watched.stdout[-3000:] + watched.stderr[-3000:]
-    assert "Flow run finished successfully in 'Completed'" in watched.stdout
-    run = deployed.latest_run()
+    assert "Flow run finished successfully in 'Completed'" in finished_run.watched.stdout
     assert run.state is not None
     assert run.state.is_completed()
-    with deployed.client() as client:
-        artifacts = client.read_artifacts(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
-        )
-    by_key = {artifact.key: artifact for artifact in artifacts if artifact.key}
+    by_key = deployed.artifacts(run)
     assert set(by_key) >= ARTIFACTS
     smoke = json.loads(str(by_key["smoke-test"].data))
     assert [row["verdict"] for row in smoke] == ["pass", "pass"]
@@ -221,6 +324,34 @@ def test_deployment_run_completes_with_artifacts_readable_through_the_api(
     assert "Deployment  support-assistant" in report.stdout
     assert "Smoke test  passed (2/2 prompts)" in report.stdout
     assert f"Model       {PARAMS['base_model']}.ft-" in report.stdout
+
+
+def test_prefect_ui_shows_the_finished_run_with_its_artifacts(
+    deployed: Stack, finished_run: FinishedRun, browser: Chrome, tmp_path: Path
+) -> None:
+    run = finished_run.run
+    keys = sorted(deployed.artifacts(run))
+    page = f"{deployed.env['PREFECT_UI_URL']}/runs/flow-run/{run.id}"
+    shot = tmp_path / "flow-run-artifacts.png"
+    assert set(keys) >= ARTIFACTS  # what the page must show, read through the API
+
+    try:
+        browser.get(page)
+    except WebDriverException as error:
+        pytest.fail(f"Chromium could not open the Prefect UI at {page}: {error.msg}")
+    heading = f"//header[.//*[{_text(str(run.name))}] and .//*[{_text('Completed')}]]"
+    _shown(browser, heading, f"heading with run {run.name!r} and state Completed", shot)
+    tab = _shown(browser, f"//*[@role='tablist']/*[{_text('Artifacts')}]", "Artifacts tab", shot)
+    tab.click()
+    for key in keys:
+        _shown(browser, f"//*[@role='tabpanel']//*[{_text(key)}]", f"artifact {key!r}", shot)
+    _full_page_screenshot(browser, shot)
+
+    kept = deployed.root / "ui" / shot.name
+    kept.parent.mkdir(exist_ok=True)
+    shutil.copyfile(shot, kept)
+    print(f"Prefect UI screenshot of flow run {run.name}: {kept}")
+    assert shot.stat().st_size > 10_000, f"{shot} is too small to show the page"
 
 
 def test_parameters_outside_the_schema_are_refused_before_any_run(deployed: Stack) -> None:
