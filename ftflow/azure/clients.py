@@ -9,6 +9,7 @@ environment, workload identity, managed identity, Azure CLI …).
 from __future__ import annotations
 
 import ssl
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
@@ -83,6 +84,24 @@ def _https(value: str, name: str) -> str:
     return value.rstrip("/")
 
 
+def _trust(bundle: Path | None, name: str) -> ssl.SSLContext | None:
+    """The TLS context trusting the CAs in ``bundle`` (None: the system's); the bundle must
+    hold at least one certificate, so a wrong file fails here rather than at first use."""
+    if bundle is None:
+        return None
+    advice = "point it at the PEM file of the certificate authority to trust, or unset it"
+    if not bundle.is_file():
+        raise SettingsError(f"{name} names {bundle}, which is not a file; {advice}")
+    try:
+        return ssl.create_default_context(cafile=str(bundle))
+    except (ssl.SSLError, OSError, ValueError) as error:
+        reason = getattr(error, "reason", None) or getattr(error, "strerror", None) or error
+        raise SettingsError(
+            f"{name} names {bundle}, which holds no certificate this machine can load "
+            f"({reason}); {advice}"
+        ) from error
+
+
 def _credential(identity: IdentitySettings, ca_bundle: str | None) -> TokenCredential:
     host = urlparse(identity.authority_host).hostname or ""
     options: dict[str, object] = {
@@ -108,18 +127,11 @@ def connect(
     group = _require(management.resource_group, "AZURE_RESOURCE_GROUP", "the resource group")
     account = _require(management.account_name, "AZURE_OPENAI_ACCOUNT", "the account name")
     arm = _https(management.endpoint, "AZURE_MANAGEMENT_ENDPOINT")
-    for bundle, name in (
-        (data.ca_bundle, "AZURE_OPENAI_CA_BUNDLE"),
-        (management.ca_bundle, "AZURE_MANAGEMENT_CA_BUNDLE"),
-    ):
-        if bundle is not None and not bundle.is_file():
-            raise SettingsError(f"{name} names {bundle}, which is not a file")
+    data_trust = _trust(data.ca_bundle, "AZURE_OPENAI_CA_BUNDLE")
+    _trust(management.ca_bundle, "AZURE_MANAGEMENT_CA_BUNDLE")  # azure-core takes the path
     ca = str(management.ca_bundle) if management.ca_bundle else None
     credential = credential or _credential(identity or IdentitySettings(), ca)
-    verify: ssl.SSLContext | bool = True
-    if data.ca_bundle is not None:
-        verify = ssl.create_default_context(cafile=str(data.ca_bundle))
-    http = openai.DefaultHttpxClient(verify=verify)
+    http = openai.DefaultHttpxClient(verify=data_trust or True)
     if data.api_key is not None:
         client = openai.AzureOpenAI(
             azure_endpoint=endpoint,

@@ -2,8 +2,9 @@
 
 A deployment is addressed by name, and ARM's PUT is idempotent, so a repeated request never
 creates a second deployment. Before writing we read the current state: the same model already
-Succeeded means nothing to do; a Failed deployment blocks its name until someone deletes it,
-which we say rather than retry.
+Succeeded means nothing to do; a Failed deployment of the same model (an earlier attempt of
+ours) is deleted and created again; a Failed deployment of another model blocks its name until
+someone deletes it, which we say rather than guess whose it is.
 """
 
 from __future__ import annotations
@@ -174,6 +175,15 @@ def deploy(
         current = _wait_settled(
             client, group, account, spec.name, timeout_seconds=timeout_seconds, sleep=sleep
         )
+    if (
+        current is not None
+        and current.provisioning_state == "Failed"
+        and current.model == spec.model
+    ):
+        # An earlier attempt at this very deployment failed (capacity, a transient fault):
+        # Azure keeps the Failed deployment and refuses to update it, so replace it.
+        delete_deployment(client, group, account, spec.name, timeout_seconds=timeout_seconds)
+        current = None
     if current is not None:
         if current.provisioning_state == "Failed":
             raise DeploymentFailed(

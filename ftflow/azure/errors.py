@@ -21,6 +21,7 @@ is one. Messages quote the service and never contain credentials.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import openai
 from azure.core import exceptions as azure_errors
@@ -120,10 +121,28 @@ def _service_error(body: object) -> tuple[str | None, str | None]:
     return None, None
 
 
+_DATA_PLANE_ADVICE = {
+    401: "the credentials were refused: check AZURE_OPENAI_API_KEY (or, when no key is set, "
+    "the Entra ID identity DefaultAzureCredential finds)",
+    403: "the identity lacks a role: it needs Cognitive Services OpenAI Contributor on the "
+    "Azure OpenAI resource",
+}
+
+
+def _unreachable(error: openai.APIConnectionError, action: str) -> TransientError:
+    """Where the data plane could not be reached, and the network's own reason."""
+    url = urlsplit(str(error.request.url))
+    reason = str(error.__cause__ or "") or error.message
+    return TransientError(
+        f"{action}: could not reach {url.scheme}://{url.netloc}: {reason}; check "
+        "AZURE_OPENAI_ENDPOINT, and that this machine can reach it and trusts its certificate"
+    )
+
+
 def from_openai(error: openai.OpenAIError, action: str) -> FineTuneError:
-    """Translate an ``openai`` exception raised while doing ``action``."""
+    """Translate an ``openai`` exception raised while doing ``action`` on the data plane."""
     if isinstance(error, openai.APIConnectionError):
-        return TransientError(f"{action}: could not reach the service: {error.message}")
+        return _unreachable(error, action)
     if not isinstance(error, openai.APIStatusError):
         return PermanentError(f"{action}: {error}")
     code, text = _service_error(error.body)
@@ -133,7 +152,7 @@ def from_openai(error: openai.OpenAIError, action: str) -> FineTuneError:
     if code is not None and code.lower() in _QUOTA_CODES:
         return QuotaExceeded(message, **fields)
     if status in (401, 403):
-        return AuthenticationFailed(message, **fields)
+        return AuthenticationFailed(f"{message}; {_DATA_PLANE_ADVICE[status]}", **fields)
     if status == 404:
         return NotFound(message, **fields)
     if status == 429 or status >= 500:
@@ -145,6 +164,13 @@ def from_management(error: azure_errors.AzureError, action: str) -> FineTuneErro
     """Translate an ``azure-core`` exception raised while doing ``action`` on ARM."""
     if isinstance(error, azure_errors.ClientAuthenticationError):
         return AuthenticationFailed(f"{action}: {error.message}", status=error.status_code)
+    if isinstance(error, azure_errors.IncompleteReadError):
+        # The response broke off mid-body: the request may well have been applied. Retrying
+        # is safe because every write is preceded by a read of what is there.
+        return TransientError(
+            f"{action}: the connection broke while Resource Manager answered (the request "
+            f"may have been applied): {error.message}"
+        )
     if isinstance(error, azure_errors.HttpResponseError):
         status = error.status_code
         code = error.error.code if error.error is not None else None

@@ -8,6 +8,7 @@ printed, no traceback).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -31,13 +32,43 @@ def _request_from(path: Path) -> FineTuneRequest:
     if isinstance(data, dict) and "request" in data:
         data = data["request"]
     try:
-        return FineTuneRequest.model_validate(data)
+        request = FineTuneRequest.model_validate(data)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
             for e in error.errors()
         )
         abort(f"{path}: invalid parameters: {problems}", EXIT_USAGE)
+    # The flow runs here, in this process: its data files must be here too.
+    for field, value in (
+        ("training_file", request.training_file),
+        ("validation_file", request.validation_file),
+    ):
+        if value is not None and not Path(value).is_file():
+            problem = "not a file" if Path(value).exists() else "no such file"
+            abort(f"{path}: invalid parameters: {field}: {problem}: {value}", EXIT_USAGE)
+    return request
+
+
+class _WithoutTraceback(logging.Formatter):
+    """Formats a record as ``inner`` would, without its traceback or stack."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        plain = logging.makeLogRecord(record.__dict__)
+        plain.exc_info, plain.exc_text, plain.stack_info = None, None, None
+        return self.inner.format(plain)
+
+
+def _terminal_without_tracebacks() -> None:
+    """The terminal shows progress and the failure's message; tracebacks stay in the run's
+    logs on the Prefect server (its API handler is on the run loggers, not on the root)."""
+    for handler in logging.getLogger().handlers:
+        if handler.formatter is not None and not isinstance(handler.formatter, _WithoutTraceback):
+            handler.setFormatter(_WithoutTraceback(handler.formatter))
 
 
 @click.command()
@@ -50,6 +81,7 @@ def run(params: Path) -> None:
     from flows.fine_tune import fine_tune  # noqa: PLC0415 - the CLI is the entry point
     from ftflow.notifications import StageFailed  # noqa: PLC0415
 
+    _terminal_without_tracebacks()
     try:
         result = asyncio.run(fine_tune(request))
     except StageFailed as failure:

@@ -12,18 +12,10 @@ from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import get_bearer_token_provider
 from emulator_harness import (  # type: ignore[import-not-found, unused-ignore]
     GA,
+    KEY_MESSAGE,
+    TOKEN_MESSAGE,
     Harness,
     error_of,
-)
-
-KEY_MESSAGE = (
-    "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a "
-    "valid key for an active subscription and use a correct regional API endpoint for your "
-    "resource."
-)
-TOKEN_MESSAGE = (
-    "Unauthorized. Access token is missing, invalid, audience is incorrect "
-    "(https://cognitiveservices.azure.com), or have expired."
 )
 
 

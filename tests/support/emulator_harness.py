@@ -56,6 +56,17 @@ ENV_NAMES = (
 )
 LRO_MS = 50
 REPO = Path(__file__).resolve().parents[2]
+KEY_MESSAGE = (
+    "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a "
+    "valid key for an active subscription and use a correct regional API endpoint for your "
+    "resource."
+)
+"""The data plane's 401 without credentials or with a wrong ``api-key`` (Azure's words)."""
+TOKEN_MESSAGE = (
+    "Unauthorized. Access token is missing, invalid, audience is incorrect "
+    "(https://cognitiveservices.azure.com), or have expired."
+)
+"""The data plane's 401 for a bearer token it does not accept (Azure's words)."""
 
 
 class Server(Protocol):

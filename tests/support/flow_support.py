@@ -7,27 +7,48 @@ the environment exactly as it would read Azure's.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import ssl
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 
 from emulator.config import EmulatorConfig, Timings, Tunables
 from emulator.server import EmulatorServer
 
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun, State
+
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "sample"
 BASE_MODEL = "gpt-4o-mini-2024-07-18"
+FILES = "/openai/files"
+JOBS = "/openai/fine_tuning/jobs"
+ARM = "/subscriptions/"
+
+
+@dataclass(frozen=True)
+class Creates:
+    """How many uploads, fine-tuning jobs and deployment writes the service carried out."""
+
+    uploads: int
+    jobs: int
+    deployments: int
 
 
 class Emulator:
     """A running emulator and its control API."""
+
+    mode = "inprocess"
+    """For :class:`emulator_harness.Harness`, which gives real clients for any running emulator."""
 
     def __init__(self, data_dir: Path, speed: float = 3000.0, **config: Any) -> None:
         tunables = Tunables(timings=Timings(lro_retry_after_ms=50))
@@ -38,6 +59,7 @@ class Emulator:
         )
 
     def _start(self, config: EmulatorConfig) -> None:
+        self.data_dir = config.data_dir
         self._server = EmulatorServer(config).start()
         self.env: dict[str, str] = dict(self._server.environment)
         context = ssl.create_default_context(cafile=self.env["AZURE_OPENAI_CA_BUNDLE"])
@@ -68,6 +90,26 @@ class Emulator:
             if status is None or int(r["status"]) == status
         )
 
+    def log(self, **filters: str | int) -> list[dict[str, Any]]:
+        """The request log, oldest first, filtered like ``GET /_emulator/requests`` (``method``,
+        ``path``, ``path_prefix``, ``status``, ``since``: a ``seq``)."""
+        return list(self.control("GET", "/requests", params=filters)["data"])
+
+    def applied(self, method: str, path_prefix: str) -> list[dict[str, Any]]:
+        """Requests the emulator carried out (2xx, a dropped response included): refused ones
+        (an injected 429 or 503, a 409) changed nothing."""
+        return [r for r in self.requests(method, path_prefix) if 200 <= int(r["status"]) < 300]
+
+    def creates(self) -> Creates:
+        """The creates the service carried out, from the request log."""
+        return Creates(
+            uploads=len(self.applied("POST", FILES)),
+            jobs=len(self.applied("POST", JOBS)),
+            deployments=sum(
+                1 for r in self.applied("PUT", ARM) if "/deployments/" in str(r["path"])
+            ),
+        )
+
     def fault(self, family: str = "", **rule: Any) -> Any:
         return self.control("POST", "/faults" + (f"/{family}" if family else ""), json=rule)
 
@@ -86,6 +128,63 @@ def running_emulator(data_dir: Path, speed: float = 3000.0) -> Iterator[Emulator
         yield emulator
     finally:
         emulator.stop()
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What the service holds, as its API lists it (SDK models, typed ``Any`` as in
+    ``emulator_harness``): fine-tune files, fine-tuning jobs, deployments."""
+
+    files: list[Any]
+    jobs: list[Any]
+    deployments: list[Any]
+
+
+def inventory(emulator: Emulator) -> Inventory:
+    """List what ``emulator`` holds with the real SDK clients (built by the test harness, not
+    by the pipeline); fault rules still installed may disturb the listing."""
+    from emulator_harness import Harness  # type: ignore[import-not-found, unused-ignore]
+
+    harness = Harness(emulator)
+    try:
+        data, arm = harness.azure(max_retries=2), harness.arm()
+        return Inventory(
+            files=list(data.files.list(purpose="fine-tune")),
+            jobs=list(data.fine_tuning.jobs.list(limit=100)),
+            deployments=list(arm.deployments.list(harness.group, harness.account)),
+        )
+    finally:
+        harness.close()
+
+
+@dataclass(frozen=True)
+class Finished:
+    """How a flow run ended: its final Prefect state, and what it returned or raised."""
+
+    state: State[Any]
+    value: Any
+
+
+def run_to_state(request: Mapping[str, Any]) -> Finished:
+    """Run the real ``fine-tune`` flow in this process on ``request`` (see `request_for`)."""
+    from flows.fine_tune import fine_tune
+    from ftflow.request import FineTuneRequest
+
+    async def run() -> Finished:
+        state = await fine_tune(FineTuneRequest.model_validate(request), return_state=True)
+        return Finished(state, await state.aresult(raise_on_failure=False))
+
+    return asyncio.run(run())
+
+
+def flow_run_of(finished: Finished) -> FlowRun:
+    """The Prefect flow run that ``finished`` describes, as the server has it."""
+    from prefect.client.orchestration import get_client
+
+    run_id = finished.state.state_details.flow_run_id
+    assert run_id is not None, finished.state
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(run_id)
 
 
 def sample_copy(into: Path) -> tuple[Path, Path]:
@@ -128,10 +227,39 @@ def as_json(value: object) -> str:
 class ManualEmulator(Emulator):
     """An emulator whose clock moves only when told; :meth:`ticking` moves it steadily."""
 
-    def __init__(self, data_dir: Path) -> None:
-        tunables = Tunables(timings=Timings(lro_retry_after_ms=50))
+    def __init__(self, data_dir: Path, **timings: Any) -> None:
+        """``timings``: simulated durations other than the defaults (`emulator.config.Timings`),
+        e.g. ``deployment_seconds=3000``."""
+        tunables = Tunables(timings=Timings(lro_retry_after_ms=50, **timings))
         config = EmulatorConfig(data_dir=data_dir, port=0, clock="manual", tunables=tunables)
         self._start(config)
+
+    def advance(self, seconds: float) -> None:
+        """Move simulated time forward by ``seconds`` at once."""
+        self.control("POST", "/clock/advance", json={"seconds": seconds})
+
+    def drive_until(
+        self,
+        done: Callable[[], bool],
+        what: str,
+        *,
+        seconds: float = 30.0,
+        every: float = 0.05,
+        timeout: float = 120.0,
+        alive: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """Advance simulated time by ``seconds`` every ``every`` wall seconds until ``done()``
+        (``seconds=0``: wait with the clock standing still); then the clock stands still. At
+        most one step passes between ``done()`` becoming true and the return. ``alive()``
+        false (the process under test ended) or ``timeout`` wall seconds fail naming
+        ``what``, the awaited event."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            assert alive(), f"the flow ended before {what}"
+            assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+            if seconds:
+                self.advance(seconds)
+            time.sleep(every)
 
     @contextmanager
     def ticking(self, seconds: float = 30.0, every: float = 0.05) -> Iterator[None]:
