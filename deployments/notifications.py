@@ -3,10 +3,13 @@
 Run-state hooks (`tasks.notify`) only fire while a process runs them. Two automations cover
 the rest, evaluated by the Prefect server itself:
 
-* **crash**: a ``prefect.flow-run.Crashed`` or ``…TimedOut`` event for the flow sends a
-  notification through the named blocks (subject and body name the flow, the run, its state,
-  the link and the state message). An in-process crash also runs the ``on_crashed`` hook, so
-  such a crash may be told twice; a dead worker's is told once, here.
+* **crash**: a run of the flow entering Crashed or TimedOut (and Failed, as `setup` asks)
+  is told through the named blocks (subject and body name the flow, the run, its state, the
+  link and the state message), unless the run told of it itself: the flow's hooks emit
+  ``ftflow.flow-run.notified`` once their notification went out, and the automation waits
+  ``grace`` (60 s) for that event before it speaks. So each failure is told once: by the
+  run, with its failing stage, or by the server when the process died, its hook failed, or
+  the run was failed from outside.
 * **zombie**: a running flow run whose heartbeat stops is marked Crashed, which fires the
   crash automation. Prefect sends flow-run heartbeats every
   ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` seconds (default 180, minimum 30); the default
@@ -53,10 +56,11 @@ from prefect.events.actions import ActionTypes
 from prefect.types import SecretDict
 
 from ftflow.notifications import redact
-from tasks.notify import block_document_id
+from tasks.notify import NOTIFIED_EVENT, block_document_id
 
 __all__ = [
     "CRASH_STATES",
+    "NOTIFY_GRACE",
     "ZOMBIE_WITHIN",
     "crash_automation_name",
     "ensure_crash_automation",
@@ -70,6 +74,9 @@ logger = logging.getLogger(__name__)
 
 CRASH_STATES = ("Crashed", "TimedOut")
 """Flow-run states the crash automation tells of."""
+
+NOTIFY_GRACE = timedelta(seconds=60)
+"""How long the server waits for a failed run's own notification before sending its own."""
 
 ZOMBIE_WITHIN = timedelta(minutes=10)
 """How long without a heartbeat before a running flow run is marked Crashed."""
@@ -135,9 +142,11 @@ def ensure_crash_automation(
     flow_name: str = "fine-tune",
     *,
     states: Iterable[str] = CRASH_STATES,
+    grace: timedelta = NOTIFY_GRACE,
 ) -> None:
     """Create or update the automation notifying ``block_names`` when a run of ``flow_name``
-    enters one of ``states`` (Crashed and TimedOut by default)."""
+    enters one of ``states`` (Crashed and TimedOut by default) and has not told of it itself
+    within ``grace``."""
     if not block_names:
         raise ValueError("the crash automation needs at least one notification block name")
     actions: list[ActionTypes] = [
@@ -149,12 +158,14 @@ def ensure_crash_automation(
         for name in block_names
     ]
     trigger = EventTrigger(
-        expect={f"prefect.flow-run.{state}" for state in states},
+        after={f"prefect.flow-run.{state}" for state in states},
+        expect={NOTIFIED_EVENT},
         match={"prefect.resource.id": "prefect.flow-run.*"},
         match_related={"prefect.resource.role": "flow", "prefect.resource.name": flow_name},
-        posture=Posture.Reactive,
+        for_each={"prefect.resource.id"},
+        posture=Posture.Proactive,
         threshold=1,
-        within=timedelta(0),
+        within=grace,
     )
     _upsert(
         Automation(

@@ -22,7 +22,8 @@ under ``raise_on_failure()``. A hook never raises: a notification that cannot be
 logged (without secrets) and the run keeps its real state.
 
 Hooks only run while a process is alive to run them: a dead worker runs none. The crash
-automation in `deployments.notifications` covers that case.
+automation in `deployments.notifications` covers that case; a hook whose message went out
+through every block emits `NOTIFIED_EVENT`, which tells that automation not to repeat it.
 """
 
 import logging
@@ -35,6 +36,7 @@ from prefect.blocks.abstract import NotificationBlock, NotificationError
 from prefect.blocks.core import Block
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import FlowRun, State
+from prefect.events import emit_event
 from prefect.exceptions import (
     CancelledRun,
     CrashedRun,
@@ -59,6 +61,7 @@ from ftflow.notifications import (
 from ftflow.settings import NotificationSettings
 
 __all__ = [
+    "NOTIFIED_EVENT",
     "Hook",
     "NotificationHooks",
     "block_document_id",
@@ -67,6 +70,9 @@ __all__ = [
     "outcome_from_state",
     "send",
 ]
+
+NOTIFIED_EVENT = "ftflow.flow-run.notified"
+"""Emitted (resource: the flow run) once a hook's notification went out through every block."""
 
 # What Prefect returns for a failed state that holds no exception: it only repeats the message.
 _STATE_STAND_INS = (FailedRun, CrashedRun, CancelledRun)
@@ -216,6 +222,23 @@ def _notify(
         _logger().error(
             "Run %r: %d of %d notifications failed", flow_run.name, len(failed), len(names)
         )
+    else:
+        _record_told(flow, flow_run)
+
+
+def _record_told(flow: Flow[..., Any], flow_run: FlowRun) -> None:
+    """Emit `NOTIFIED_EVENT` for the run, so the server's automation does not tell again."""
+    emit_event(
+        event=NOTIFIED_EVENT,
+        resource={"prefect.resource.id": f"prefect.flow-run.{flow_run.id}"},
+        related=[
+            {
+                "prefect.resource.id": f"prefect.flow.{flow_run.flow_id}",
+                "prefect.resource.role": "flow",
+                "prefect.resource.name": flow.name,
+            }
+        ],
+    )
 
 
 def _block_names(flow_run: FlowRun, default_blocks: tuple[str, ...]) -> list[str]:

@@ -77,6 +77,8 @@ HEARTBEAT_SECONDS = 30
 """Prefect's minimum heartbeat interval, for the killed runs and the re-runs alike."""
 ZOMBIE_WITHIN = timedelta(seconds=40)
 """Silence after which the zombie automation marks a run Crashed: above the heartbeat."""
+NOTIFY_GRACE = timedelta(seconds=10)
+"""How long the crash automation waits for a run's own notification (a killed run sends none)."""
 TIMINGS = {
     "file_pending_seconds": 0.0,
     "file_processing_seconds": 0.0,
@@ -268,7 +270,7 @@ def _server_telling_of_dead_runs() -> Iterator[None]:
     makes them (but a zombie silence of `ZOMBIE_WITHIN`), removed afterwards: the Prefect
     server is shared with the rest of the session."""
     try:
-        ensure_crash_automation([BLOCK], FLOW, states=NOTIFY_STATES)
+        ensure_crash_automation([BLOCK], FLOW, states=NOTIFY_STATES, grace=NOTIFY_GRACE)
         ensure_zombie_automation(FLOW, within=ZOMBIE_WITHIN)
         yield
     finally:
