@@ -96,11 +96,12 @@ unit: install browser postgres
 
 test: lint typecheck imports unit
 
+# `make bench BENCH_FLAGS=--record` also appends every figure to benchmarks/RESULTS.md.
 bench: install
-	$(BIN)/python benchmarks/validate_throughput.py
-	$(BIN)/python benchmarks/flow_overhead.py
-	$(BIN)/python benchmarks/flow_polling.py
-	$(BIN)/python benchmarks/flow_concurrency.py
+	$(BIN)/python benchmarks/validate_throughput.py $(BENCH_FLAGS)
+	$(BIN)/python benchmarks/flow_overhead.py $(BENCH_FLAGS)
+	$(BIN)/python benchmarks/flow_polling.py $(BENCH_FLAGS)
+	$(BIN)/python benchmarks/flow_concurrency.py $(BENCH_FLAGS)
 
 clean: down
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

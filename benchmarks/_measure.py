@@ -16,6 +16,14 @@ A script, so that the benchmarks import nothing from each other (``benchmarks/``
 package): ``python benchmarks/_measure.py --out DIR -- COMMAND [ARG ...]`` runs the command
 with its stdout and stderr in ``DIR/stdout`` and ``DIR/stderr`` and writes the measurement to
 ``DIR/measure.json``; ``python benchmarks/_measure.py --machine`` prints the machine's facts.
+
+Benchmarks whose work runs in processes outside their own tree (a Prefect server, a worker
+and its flow runs, an emulator) mark them instead: they put ``NAME=VALUE`` in the
+environment of everything they start, which those processes pass on, and call
+``python benchmarks/_measure.py --cpu NAME=VALUE`` before and after each measurement. It
+prints the CPU seconds the machine has spent busy since boot and those of the caller and of
+every process carrying the mark (with the children each has reaped); the difference of the
+two deltas is the CPU other work took meanwhile.
 """
 
 from __future__ import annotations
@@ -129,6 +137,33 @@ def busy_cpu_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of ``pid`` and of the children it has reaped."""
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()  # utime, stime, cutime, cstime: 11-14
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def marked_cpu(mark: str) -> dict[str, float]:
+    """The machine's busy CPU seconds, and the caller's and those of processes marked ``mark``.
+
+    A marked process that ended counts only through a marked parent that reaped it.
+    """
+    needle = mark.encode()
+    pids = {os.getppid(), os.getpid()}
+    for entry in PROC.iterdir():
+        if entry.name.isdigit():
+            try:
+                if needle in (entry / "environ").read_bytes().split(b"\0"):
+                    pids.add(int(entry.name))
+            except OSError:
+                continue
+    return {"busy": busy_cpu_seconds(), "marked": sum(_cpu_seconds(pid) for pid in pids)}
+
+
 def run_measured(argv: list[str], out_dir: Path, interval: float) -> Measured:
     """Run ``argv`` to completion while sampling its process tree; output into ``out_dir``."""
     with (out_dir / "stdout").open("wb") as out, (out_dir / "stderr").open("wb") as err:
@@ -192,10 +227,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="directory for stdout, stderr, measure.json")
     parser.add_argument("--interval", type=float, default=0.02, help="seconds between samples")
     parser.add_argument("--machine", action="store_true", help="print the machine's facts")
+    parser.add_argument("--cpu", metavar="NAME=VALUE", help="print busy and marked CPU seconds")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- COMMAND [ARG ...]")
     args = parser.parse_args(argv)
     if args.machine:
         print(json.dumps(machine()))
+        return 0
+    if args.cpu:
+        print(json.dumps(marked_cpu(args.cpu)))
         return 0
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command or args.out is None:

@@ -211,8 +211,8 @@ def record(lines: list[str], examples: int, size_mb: float) -> None:
     new = not RESULTS.exists()
     with RESULTS.open("a", encoding="utf-8") as f:
         if new:
-            f.write("# Validator benchmark results\n\n")
-            f.write("Appended by `validate_throughput.py --record`; MB is 10^6 bytes.\n\n")
+            f.write("# Benchmark results\n\n")
+            f.write("Appended by each benchmark's `--record`; MB is 10^6 bytes.\n\n")
         f.write("\n".join(block) + "\n\n")
     print(f"recorded in {RESULTS}")
 
