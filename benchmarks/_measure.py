@@ -12,10 +12,12 @@ too, less often because it is costlier to read, as a lower cross-check.
 The machine's CPU time spent outside the measured tree during the run is also reported:
 other work on a 2-core machine distorts every figure, and we would rather say so.
 
-A script, so that the benchmarks import nothing from each other (``benchmarks/`` is not a
-package): ``python benchmarks/_measure.py --out DIR -- COMMAND [ARG ...]`` runs the command
+A script: ``python benchmarks/_measure.py --out DIR -- COMMAND [ARG ...]`` runs the command
 with its stdout and stderr in ``DIR/stdout`` and ``DIR/stderr`` and writes the measurement to
 ``DIR/measure.json``; ``python benchmarks/_measure.py --machine`` prints the machine's facts.
+Also a module the benchmarks import as a sibling (``benchmarks/`` is not a package; a script's
+own folder is first on ``sys.path``): `record` appends their figures to RESULTS.md under a
+header naming the machine, and `foreign_warning` says when other work disturbed a run.
 
 Benchmarks whose work runs in processes outside their own tree (a Prefect server, a worker
 and its flow runs, an emulator) mark them instead: they put ``NAME=VALUE`` in the
@@ -38,10 +40,14 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from importlib.metadata import version
 from pathlib import Path
 
 PROC = Path("/proc")
 PSS_EVERY = 2  # read smaps_rollup on every other sample only: it walks the page tables
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+FOREIGN_SHARE = 0.1  # of a core: more CPU time than this taken by other work is a warning
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +143,8 @@ def busy_cpu_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User and system CPU seconds of ``pid`` and of the children it has reaped."""
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of ``pid`` and of the children it has reaped; 0 when gone."""
     try:
         stat = (PROC / str(pid) / "stat").read_text()
     except OSError:
@@ -161,7 +167,7 @@ def marked_cpu(mark: str) -> dict[str, float]:
                     pids.add(int(entry.name))
             except OSError:
                 continue
-    return {"busy": busy_cpu_seconds(), "marked": sum(_cpu_seconds(pid) for pid in pids)}
+    return {"busy": busy_cpu_seconds(), "marked": sum(process_cpu_seconds(pid) for pid in pids)}
 
 
 def run_measured(argv: list[str], out_dir: Path, interval: float) -> Measured:
@@ -206,20 +212,62 @@ def machine() -> dict[str, str]:
     for line in (PROC / "meminfo").read_text().splitlines():
         if line.startswith("MemTotal:"):
             mem_kb = int(line.split()[1])
-    try:
-        from importlib.metadata import version
-
-        tiktoken_version = version("tiktoken")
-    except ImportError:  # pragma: no cover - the venv always has it
-        tiktoken_version = "?"
     return {
         "nproc": str(len(os.sched_getaffinity(0))),
         "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",
         "cpu": model,
         "python": platform.python_version(),
-        "tiktoken": tiktoken_version,
+        "tiktoken": _version("tiktoken"),
         "kernel": platform.release(),
     }
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except ImportError:  # pragma: no cover - the venv always has them
+        return "?"
+
+
+def foreign_warning(
+    foreign_s: float, wall_s: float, during: str, effect: str = "figures disturbed"
+) -> list[str]:
+    """A warning line when other processes took more than `FOREIGN_SHARE` of a core."""
+    if foreign_s <= FOREIGN_SHARE * wall_s:
+        return []
+    return [
+        f"WARNING: other processes used {foreign_s:.1f} CPU-s during {during} "
+        f"({foreign_s / wall_s:.0%} of a core): {effect}"
+    ]
+
+
+def record(lines: list[str], title: str, package: str) -> None:
+    """Append a dated block to RESULTS.md: ``title``, the machine, ``package``'s version, the
+    commit and the figures (``lines``)."""
+    facts = machine()
+    git = ["git", "describe", "--always", "--dirty"]  # "-dirty": uncommitted changes
+    commit = subprocess.run(
+        git, cwd=RESULTS.parent, check=False, capture_output=True, text=True
+    ).stdout
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    block = [
+        f"## {when}: {title}",
+        "",
+        f"Machine: {facts['nproc']} cores (nproc), {facts['memory']} RAM, {facts['cpu']}, "
+        f"Linux {facts['kernel']}; Python {facts['python']}, {package} {_version(package)}; "
+        f"commit {commit.strip() or 'unknown'}.",
+        "",
+        "```",
+        *lines,
+        "```",
+    ]
+    new = not RESULTS.exists()
+    with RESULTS.open("a", encoding="utf-8") as f:
+        if new:
+            f.write("# Benchmark results\n\n")
+            f.write("Appended by each benchmark's `--record`; MB is 10^6 bytes.\n\n")
+        f.write("\n".join(block) + "\n\n")
+    print(f"recorded in {RESULTS}")
 
 
 def main(argv: list[str] | None = None) -> int:

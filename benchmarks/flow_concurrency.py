@@ -30,20 +30,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
-import shutil
-import ssl
 import subprocess
 import sys
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
+from _flowbench import (  # type: ignore[import-not-found, unused-ignore]
+    API_VERSION,
+    JOBS,
+    PARAMS,
+    REPO,
+    CpuMeter,
+    Stack,
+    emulator_client,
+    mark,
+    own_env,
+)
+from _measure import foreign_warning, record  # type: ignore[import-not-found, unused-ignore]
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -51,56 +57,8 @@ if TYPE_CHECKING:
     from prefect.client.orchestration import SyncPrefectClient
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 OUT = HERE / "out" / "flow_concurrency"
-PARAMS = REPO / "examples" / "emulator-params.json"
-RESULTS = HERE / "RESULTS.md"
-MARK = "FTFLOW_BENCHMARK_RUN"
-API = "2025-04-01-preview"
 QUOTAS = {"max_fine_tuned_deployments": 1000, "max_queued_jobs": 1000, "max_files": 1000}
-
-
-def cpu_seconds() -> tuple[float, float]:
-    """(CPU s the machine has been busy, CPU s of this process and of every process carrying
-    ``MARK``, which everything it starts inherits), from ``_measure.py --cpu``."""
-    command = [sys.executable, str(HERE / "_measure.py"), "--cpu", f"{MARK}={os.environ[MARK]}"]
-    found = json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
-    return float(found["busy"]), float(found["marked"])
-
-
-def own_env() -> dict[str, str]:
-    """This environment without settings that would point a child at another server or Azure."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "AZURE_"))}
-
-
-class Stack:
-    """The local stack under ``root``, through its command line (``deployments.stack``)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.env: dict[str, str] = {}
-
-    def command(self, *args: str) -> str:
-        argv = [sys.executable, "-m", "deployments.stack", "--root", str(self.root), *args]
-        done = subprocess.run(
-            argv, cwd=REPO, env=own_env(), capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"stack {args[0]} failed:\n{done.stdout}{done.stderr}")
-        return done.stdout
-
-    def up(self, speed: float) -> None:
-        """Start it afresh (a new Prefect database and emulator; one left behind is stopped
-        first) and collect the clients' settings."""
-        self.command("down")
-        shutil.rmtree(self.root, ignore_errors=True)
-        self.command("up", "--port", "0", "--speed", str(speed))
-        for line in self.command("env").splitlines():
-            name, _, value = line.removeprefix("export ").partition("=")
-            self.env[name] = shlex.split(value)[0] if value else ""
-        for line in (self.root / ".stack" / "emulator.env").read_text().splitlines():
-            name, _, value = line.partition("=")
-            self.env[name] = shlex.split(value)[0] if value else ""
 
 
 @dataclass
@@ -165,7 +123,7 @@ class Runner:
 
     def batch(self, label: str, n: int, *, together: bool) -> Batch:
         """``n`` runs, created at once (``together``) or each when the one before ended."""
-        busy, ours = cpu_seconds()
+        meter = CpuMeter()
         first = time.time()
         created: list[tuple[UUID, float]] = []
         ends: dict[UUID, float] = {}
@@ -179,12 +137,9 @@ class Runner:
                 ended, failures = self.wait([created[-1][0]])
                 ends |= ended
                 failed += failures
-        busy_after, ours_after = cpu_seconds()
-        foreign = max(0.0, (busy_after - busy) - (ours_after - ours))
+        cpu, foreign = meter.read()
         latencies = [ends[run] - at for run, at in created]
-        return Batch(
-            label, n, max(ends.values()) - first, latencies, failed, ours_after - ours, foreign
-        )
+        return Batch(label, n, max(ends.values()) - first, latencies, failed, cpu, foreign)
 
 
 def report(pairs: list[tuple[Batch, Batch]], speed: float, job_s: float) -> list[str]:
@@ -213,51 +168,14 @@ def report(pairs: list[tuple[Batch, Batch]], speed: float, job_s: float) -> list
     for batch in [batch for pair in pairs for batch in pair]:
         if batch.failed:
             lines.append(f"FAILED in {batch.label}: {'; '.join(batch.failed)[:500]}")
-        if batch.foreign_cpu_s > 0.1 * batch.wall_s:
-            lines.append(
-                f"WARNING: other processes used {batch.foreign_cpu_s:.1f} CPU-s during "
-                f"{batch.label} ({batch.foreign_cpu_s / batch.wall_s:.0%} of a core): "
-                "figures disturbed"
-            )
+        lines += foreign_warning(batch.foreign_cpu_s, batch.wall_s, batch.label)
     return lines
-
-
-def record(lines: list[str], title: str) -> None:
-    """Append a dated block with the machine and the figures to RESULTS.md."""
-    machine = [sys.executable, str(HERE / "_measure.py"), "--machine"]
-    facts = json.loads(subprocess.run(machine, check=True, capture_output=True).stdout)
-    git = ["git", "describe", "--always", "--dirty"]  # "-dirty": uncommitted changes
-    commit = subprocess.run(git, cwd=HERE, check=False, capture_output=True, text=True).stdout
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    block = [
-        f"## {when}: {title}",
-        "",
-        f"Machine: {facts['nproc']} cores (nproc), {facts['memory']} RAM, {facts['cpu']}, "
-        f"Linux {facts['kernel']}; Python {facts['python']}, prefect {version('prefect')}; "
-        f"commit {commit.strip() or 'unknown'}.",
-        "",
-        "```",
-        *lines,
-        "```",
-    ]
-    with RESULTS.open("a", encoding="utf-8") as f:
-        f.write("\n".join(block) + "\n\n")
-    print(f"recorded in {RESULTS}")
-
-
-def emulator(stack: Stack) -> httpx.Client:
-    return httpx.Client(
-        base_url=stack.env["AZURE_OPENAI_ENDPOINT"],
-        headers={"api-key": stack.env["AZURE_OPENAI_API_KEY"]},
-        verify=ssl.create_default_context(cafile=stack.env["AZURE_OPENAI_CA_BUNDLE"]),
-        timeout=30.0,
-    )
 
 
 def job_seconds(stack: Stack, speed: float) -> float:
     """The mean wall time, ``created_at`` → ``finished_at``, of the emulator's jobs."""
-    with emulator(stack) as http:
-        found = http.get("/openai/fine_tuning/jobs", params={"api-version": API, "limit": 100})
+    with emulator_client(stack.env) as http:
+        found = http.get(JOBS, params={"api-version": API_VERSION, "limit": 100})
         jobs = [j for j in found.json()["data"] if j.get("finished_at")]
     total = sum(float(j["finished_at"]) - float(j["created_at"]) for j in jobs)
     return total / max(1, len(jobs)) / speed
@@ -265,7 +183,7 @@ def job_seconds(stack: Stack, speed: float) -> float:
 
 def prepare(stack: Stack) -> None:
     """Raise the emulator's quotas; deploy ``fine-tune/local`` from prefect.yaml."""
-    with emulator(stack) as http:
+    with emulator_client(stack.env) as http:
         http.patch("/_emulator/settings", json={"limits": QUOTAS}).raise_for_status()
     deploy = [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--name", "fine-tune/local"]
     done = subprocess.run(
@@ -285,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record", action="store_true", help="append to benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.concurrency.split(",") if n.strip()]
-    os.environ[MARK] = uuid.uuid4().hex
+    mark()
     OUT.mkdir(parents=True, exist_ok=True)
     stack = Stack(OUT / "stack")
     print(f"starting the local stack (emulator speed {args.speed:g}) ...", flush=True)
@@ -317,9 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = report(pairs, args.speed, job_s)
     print("\n".join(lines))
     if args.record:
-        record(
-            lines, f"flow runs per minute, concurrent vs sequential, emulator speed {args.speed:g}"
-        )
+        title = f"flow runs per minute, concurrent vs sequential, emulator speed {args.speed:g}"
+        record(lines, title, "prefect")
     return 1 if any(b.failed for pair in pairs for b in pair) else 0
 
 

@@ -24,101 +24,43 @@ Usage: ``python benchmarks/flow_overhead.py [--speed 600] [--repeat 3] [--record
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import resource
-import shlex
 import shutil
-import ssl
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import httpx
+from _flowbench import (  # type: ignore[import-not-found, unused-ignore]
+    API_VERSION,
+    FTFLOW,
+    JOBS,
+    PARAMS,
+    REPO,
+    CpuMeter,
+    Stack,
+    emulator_client,
+    mark,
+    own_env,
+    run_command,
+)
+from _measure import (  # type: ignore[import-not-found, unused-ignore]
+    foreign_warning,
+    process_cpu_seconds,
+    record,
+)
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 OUT = HERE / "out" / "flow_overhead"
-PARAMS = REPO / "examples" / "emulator-params.json"
-RESULTS = HERE / "RESULTS.md"
-MARK = "FTFLOW_BENCHMARK_RUN"
-JOBS = "/openai/fine_tuning/jobs"
-API_VERSION = "2025-04-01-preview"
-
-
-def cpu_seconds() -> tuple[float, float]:
-    """(CPU s the machine has been busy, CPU s of this process and of every process carrying
-    ``MARK``, which everything it starts inherits), from ``_measure.py --cpu``."""
-    command = [sys.executable, str(HERE / "_measure.py"), "--cpu", f"{MARK}={os.environ[MARK]}"]
-    found = json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
-    return float(found["busy"]), float(found["marked"])
-
-
-def process_cpu(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` and the children it reaped; 0 when gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    return sum(int(v) for v in stat[stat.rindex(")") + 2 :].split()[11:15]) / os.sysconf(
-        "SC_CLK_TCK"
-    )
-
-
-def own_env() -> dict[str, str]:
-    """This environment without settings that would point a child at another server or Azure."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "AZURE_"))}
-
-
-class Stack:
-    """The local stack under ``root``, through its command line (``deployments.stack``)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.env: dict[str, str] = {}
-
-    def command(self, *args: str) -> str:
-        argv = [sys.executable, "-m", "deployments.stack", "--root", str(self.root), *args]
-        done = subprocess.run(
-            argv, cwd=REPO, env=own_env(), capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            raise SystemExit(f"stack {args[0]} failed:\n{done.stdout}{done.stderr}")
-        return done.stdout
-
-    def up(self, speed: float) -> None:
-        """Start it afresh (a new Prefect database and emulator; one left behind is stopped
-        first) and collect the clients' settings."""
-        self.command("down")
-        shutil.rmtree(self.root, ignore_errors=True)
-        self.command("up", "--port", "0", "--speed", str(speed))
-        for line in self.command("env").splitlines():
-            name, _, value = line.removeprefix("export ").partition("=")
-            self.env[name] = shlex.split(value)[0] if value else ""
-        for line in (self.root / ".stack" / "emulator.env").read_text().splitlines():
-            name, _, value = line.partition("=")
-            self.env[name] = shlex.split(value)[0] if value else ""
-
-    def pid(self, name: str) -> int:
-        return int((self.root / ".stack" / f"{name}.pid").read_text())
 
 
 class Emulator:
     """The emulator's control API and request log."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.http = httpx.Client(
-            base_url=env["AZURE_OPENAI_ENDPOINT"],
-            headers={"api-key": env["AZURE_OPENAI_API_KEY"]},
-            verify=ssl.create_default_context(cafile=env["AZURE_OPENAI_CA_BUNDLE"]),
-            timeout=30.0,
-        )
+        self.http = emulator_client(env)
 
     def get(self, path: str, **params: Any) -> Any:
         response = self.http.get(path, params=params)
@@ -161,35 +103,17 @@ def measure(
     when it ``trains``, the job it trained."""
     since = max((r["seq"] for r in emu.log()), default=0)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    busy, ours = cpu_seconds()
-    server_cpu = process_cpu(server)
+    meter = CpuMeter()
+    server_cpu = process_cpu_seconds(server)
     started, clock = time.time(), time.perf_counter()
-    done = subprocess.run(
-        argv,
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-    )
+    done = run_command(argv, env)
     wall = time.perf_counter() - clock
-    busy_after, ours_after = cpu_seconds()
-    server_cpu = process_cpu(server) - server_cpu
+    _, foreign = meter.read()
+    server_cpu = process_cpu_seconds(server) - server_cpu
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
     log = emu.log(since)
-    run = Run(
-        name,
-        done.returncode,
-        wall,
-        cpu,
-        server_cpu,
-        max(0.0, (busy_after - busy) - (ours_after - ours)),
-        started,
-        done.stdout,
-        log,
-    )
+    run = Run(name, done.returncode, wall, cpu, server_cpu, foreign, started, done.stdout, log)
     jobs = {r["path"].split("/")[4] for r in log if r["path"].startswith(JOBS + "/ftjob-")}
     if trains and len(jobs) == 1:
         run.job = emu.job(jobs.pop())
@@ -261,36 +185,8 @@ def report(best: dict[str, Run], speed: float, repeat: int) -> list[str]:
         f"{jobs} jobs, {deploys} deployment writes"
     )
     for run in best.values():
-        if run.foreign_cpu_s > 0.1 * run.wall_s:
-            lines.append(
-                f"WARNING: other processes used {run.foreign_cpu_s:.1f} CPU-s during the "
-                f"{run.name} ({run.foreign_cpu_s / run.wall_s:.0%} of a core): "
-                "figures disturbed"
-            )
+        lines += foreign_warning(run.foreign_cpu_s, run.wall_s, f"the {run.name}")
     return lines
-
-
-def record(lines: list[str], title: str) -> None:
-    """Append a dated block with the machine and the figures to RESULTS.md."""
-    machine = [sys.executable, str(HERE / "_measure.py"), "--machine"]
-    facts = json.loads(subprocess.run(machine, check=True, capture_output=True).stdout)
-    git = ["git", "describe", "--always", "--dirty"]  # "-dirty": uncommitted changes
-    commit = subprocess.run(git, cwd=HERE, check=False, capture_output=True, text=True).stdout
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    block = [
-        f"## {when}: {title}",
-        "",
-        f"Machine: {facts['nproc']} cores (nproc), {facts['memory']} RAM, {facts['cpu']}, "
-        f"Linux {facts['kernel']}; Python {facts['python']}, prefect {version('prefect')}; "
-        f"commit {commit.strip() or 'unknown'}.",
-        "",
-        "```",
-        *lines,
-        "```",
-    ]
-    with RESULTS.open("a", encoding="utf-8") as f:
-        f.write("\n".join(block) + "\n\n")
-    print(f"recorded in {RESULTS}")
 
 
 def prepare(emu: Emulator, env: dict[str, str]) -> None:
@@ -306,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="fastest of N runs each")
     parser.add_argument("--record", action="store_true", help="append to benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
-    os.environ[MARK] = uuid.uuid4().hex
+    mark()
     OUT.mkdir(parents=True, exist_ok=True)
     stack = Stack(OUT / "stack")
     print(f"starting the local stack (emulator speed {args.speed:g}) ...", flush=True)
@@ -317,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         env = own_env() | stack.env
         server = stack.pid("server")
         notebook = [sys.executable, str(HERE / "baseline_notebook.py"), str(PARAMS)]
-        flow = [str(Path(sys.executable).parent / "ftflow"), "run", str(PARAMS)]
+        flow = [str(FTFLOW), "run", str(PARAMS)]
         runs: dict[str, list[Run]] = {"notebook": [], "first": [], "rerun": []}
         for attempt in range(1, max(1, args.repeat) + 1):
             print(f"run {attempt}: the notebook script, the flow, the flow again ...", flush=True)
@@ -343,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.command("down")
     print("\n".join(lines))
     if args.record:
-        record(lines, f"fine-tune flow overhead and re-run, emulator speed {speed:g}")
+        record(lines, f"fine-tune flow overhead and re-run, emulator speed {speed:g}", "prefect")
     return 0
 
 

@@ -26,42 +26,36 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
-import ssl
-import subprocess
 import sys
 import threading
 import time
-import uuid
-from datetime import datetime, timedelta, timezone
-from importlib.metadata import version
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from _flowbench import (  # type: ignore[import-not-found, unused-ignore]
+    API_VERSION,
+    FTFLOW,
+    JOBS,
+    PARAMS,
+    CpuMeter,
+    emulator_client,
+    mark,
+    own_env,
+    run_command,
+)
+from _measure import foreign_warning, record  # type: ignore[import-not-found, unused-ignore]
 
 from emulator.config import EmulatorConfig
 from emulator.server import EmulatorServer
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 OUT = HERE / "out" / "flow_polling"
-PARAMS = REPO / "examples" / "emulator-params.json"
-RESULTS = HERE / "RESULTS.md"
-MARK = "FTFLOW_BENCHMARK_RUN"
-JOBS = "/openai/fine_tuning/jobs"
-VERSION = {"api-version": "2025-04-01-preview"}
+VERSION = {"api-version": API_VERSION}
 WAIT_DONE = re.compile(r"^(\d\d:\d\d:\d\d\.\d+) \| INFO +\| Task run 'wait-[^']*' - Finished in")
-
-
-def cpu_seconds() -> tuple[float, float]:
-    """(CPU s the machine has been busy, CPU s of this process and of every process carrying
-    ``MARK``, which everything it starts inherits), from ``_measure.py --cpu``."""
-    command = [sys.executable, str(HERE / "_measure.py"), "--cpu", f"{MARK}={os.environ[MARK]}"]
-    found = json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
-    return float(found["busy"]), float(found["marked"])
 
 
 class Watch:
@@ -189,29 +183,6 @@ def report(
     return lines
 
 
-def record(lines: list[str], title: str) -> None:
-    """Append a dated block with the machine and the figures to RESULTS.md."""
-    machine = [sys.executable, str(HERE / "_measure.py"), "--machine"]
-    facts = json.loads(subprocess.run(machine, check=True, capture_output=True).stdout)
-    git = ["git", "describe", "--always", "--dirty"]  # "-dirty": uncommitted changes
-    commit = subprocess.run(git, cwd=HERE, check=False, capture_output=True, text=True).stdout
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    block = [
-        f"## {when}: {title}",
-        "",
-        f"Machine: {facts['nproc']} cores (nproc), {facts['memory']} RAM, {facts['cpu']}, "
-        f"Linux {facts['kernel']}; Python {facts['python']}, prefect {version('prefect')}; "
-        f"commit {commit.strip() or 'unknown'}.",
-        "",
-        "```",
-        *lines,
-        "```",
-    ]
-    with RESULTS.open("a", encoding="utf-8") as f:
-        f.write("\n".join(block) + "\n\n")
-    print(f"recorded in {RESULTS}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The flow's job polling against naive pollers.")
     parser.add_argument("--speed", type=float, default=60.0, help="emulator speed")
@@ -219,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive", default="10,60", help="naive intervals, simulated s")
     parser.add_argument("--record", action="store_true", help="append to benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
-    os.environ[MARK] = uuid.uuid4().hex
+    mark()
     naive = {f"naive-{float(s):g}s": float(s) for s in args.naive.split(",") if s.strip()}
     cap_wall = max(0.5, args.cap / args.speed)  # the request's lower bound is 0.5 s
     shutil.rmtree(OUT, ignore_errors=True)  # a new emulator, Prefect database and results
@@ -232,37 +203,24 @@ def main(argv: list[str] | None = None) -> int:
     server.start()
     try:
         settings = dict(server.environment)
-        http = httpx.Client(
-            base_url=settings["AZURE_OPENAI_ENDPOINT"],
-            headers={"api-key": settings["AZURE_OPENAI_API_KEY"]},
-            verify=ssl.create_default_context(cafile=settings["AZURE_OPENAI_CA_BUNDLE"]),
-            timeout=60.0,
-        )
+        http = emulator_client(settings, timeout=60.0)
         timings = {"timings": {"deployment_seconds": 30.0}}
         http.patch("/_emulator/settings", json=timings).raise_for_status()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "AZURE_"))}
+        env = own_env()
         env |= {k: v for k, v in settings.items() if k.startswith("AZURE_")}
         env |= {
             "PREFECT_HOME": str(OUT / "prefect"),  # a temporary server's database
             "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
             "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(OUT / "results"),
         }
-        flow = [str(Path(sys.executable).parent / "ftflow"), "run", str(OUT / "params.json")]
+        flow = [str(FTFLOW), "run", str(OUT / "params.json")]
         print(f"running the flow (emulator speed {args.speed:g}) and the naive pollers ...")
-        busy, ours = cpu_seconds()
+        meter = CpuMeter()
         started = time.perf_counter()
         with Watch(http, {name: every / args.speed for name, every in naive.items()}) as watch:
-            done = subprocess.run(
-                flow,
-                cwd=REPO,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                check=False,
-            )
+            done = run_command(flow, env)
         wall = time.perf_counter() - started
-        busy_after, ours_after = cpu_seconds()
+        _, foreign = meter.read()
         if done.returncode != 0 or not watch.job_id:
             print(f"the flow failed:\n{done.stdout[-3000:]}", file=sys.stderr)
             return 1
@@ -279,15 +237,12 @@ def main(argv: list[str] | None = None) -> int:
             f"the flow's wait task returned {end - noticed[0]['time']:.2f} wall s after its "
             "final GET (its log's timestamp)"
         )
-    foreign = max(0.0, (busy_after - busy) - (ours_after - ours))
-    if foreign > 0.1 * wall:
-        lines.append(
-            f"WARNING: other processes used {foreign:.1f} CPU-s during the {wall:.0f} s run "
-            f"({foreign / wall:.0%} of a core): the wait to notice may be longer than it would be"
-        )
+    lines += foreign_warning(
+        foreign, wall, f"the {wall:.0f} s run", "the wait to notice may be longer than it would be"
+    )
     print("\n".join(lines))
     if args.record:
-        record(lines, f"job polling, emulator speed {args.speed:g}")
+        record(lines, f"job polling, emulator speed {args.speed:g}", "prefect")
     return 0
 
 

@@ -21,9 +21,10 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from _measure import foreign_warning, record  # type: ignore[import-not-found, unused-ignore]
 
 from ftflow.catalog import resolve_model
 
@@ -31,7 +32,6 @@ HERE = Path(__file__).resolve().parent
 SPEEDUP_TARGET = 3.0
 PEAK_TARGET_MB = 200.0
 MODEL = "gpt-4o-mini-2024-07-18"
-RESULTS = HERE / "RESULTS.md"
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,33 +190,6 @@ def agreement(base_doc: Any, val_doc: Any, bare: Any) -> list[str]:
     return lines
 
 
-def record(lines: list[str], examples: int, size_mb: float) -> None:
-    """Append a dated block with the machine and the figures to RESULTS.md."""
-    machine = [sys.executable, str(HERE / "_measure.py"), "--machine"]
-    facts = json.loads(subprocess.run(machine, check=True, capture_output=True).stdout)
-    git = ["git", "describe", "--always", "--dirty"]  # "-dirty": uncommitted changes
-    commit = subprocess.run(git, cwd=HERE, check=False, capture_output=True, text=True).stdout
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    block = [
-        f"## {when}: {examples:,} examples, {size_mb:.1f} MB",
-        "",
-        f"Machine: {facts['nproc']} cores (nproc), {facts['memory']} RAM, {facts['cpu']}, "
-        f"Linux {facts['kernel']}; Python {facts['python']}, tiktoken {facts['tiktoken']}; "
-        f"commit {commit.strip() or 'unknown'}.",
-        "",
-        "```",
-        *lines,
-        "```",
-    ]
-    new = not RESULTS.exists()
-    with RESULTS.open("a", encoding="utf-8") as f:
-        if new:
-            f.write("# Benchmark results\n\n")
-            f.write("Appended by each benchmark's `--record`; MB is 10^6 bytes.\n\n")
-        f.write("\n".join(block) + "\n\n")
-    print(f"recorded in {RESULTS}")
-
-
 def fastest(runs: list[Measured], ok: tuple[int, ...]) -> Measured:
     """A failed run if any, else the fastest run with the highest peaks seen in any run."""
     failed = [run for run in runs if run.returncode not in ok]
@@ -284,18 +257,15 @@ def main(argv: list[str] | None = None) -> int:
     if val is not None:
         notes += agreement(base_doc, val_doc, bare)
     for name, run in (("baseline", base), ("validator", val)):
-        if run is not None and run.foreign_cpu_s > 0.1 * run.wall_s:
-            notes.append(
-                f"WARNING: other processes used {run.foreign_cpu_s:.1f} CPU-s during the "
-                f"{name} run ({run.foreign_cpu_s / run.wall_s:.0%} of a core): figures disturbed"
-            )
+        if run is not None:
+            notes += foreign_warning(run.foreign_cpu_s, run.wall_s, f"the {name} run")
     lines, passed = report(path, size_mb, base, val, bare)
     if args.repeat > 1:
         lines[0] += f"; best time and highest peak of {args.repeat} runs each"
     lines += notes
     print("\n".join(lines))
     if args.record:
-        record(lines, args.examples, size_mb)
+        record(lines, f"{args.examples:,} examples, {size_mb:.1f} MB", "tiktoken")
     return 0 if passed else 1
 
 

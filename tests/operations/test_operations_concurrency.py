@@ -32,11 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -51,6 +47,13 @@ from postgres_server import Postgres, running_postgres  # type: ignore[import-no
 from prefect.client.orchestration import PrefectClient, SyncPrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun
+from stack_support import (  # type: ignore[import-not-found, unused-ignore]
+    deploy_fine_tune,
+    running_stack,
+    stack_command,
+    stack_environment,
+    stack_pids,
+)
 
 from deployments._processes import group_alive
 from deployments._stack_parts import read_env
@@ -105,7 +108,7 @@ class ScaleStack:
         return str(self.harness.account)
 
     def pids(self) -> dict[str, int]:
-        return {p.stem: int(p.read_text()) for p in sorted((self.root / ".stack").glob("*.pid"))}
+        return dict(stack_pids(self.root))
 
     def log(self, name: str) -> str:
         return (self.root / ".stack" / f"{name}.log").read_text(errors="replace")
@@ -122,18 +125,6 @@ class Burst:
     """From the first run's creation to the last one's end, on the server's clock."""
     by_worker: dict[str, list[str]] = field(default_factory=dict)
     """Flow run ids each worker started (submitted and not aborted)."""
-
-
-def _stack(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "deployments.stack", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def _datasets(into: Path) -> list[Path]:
@@ -175,53 +166,30 @@ def postgres() -> Iterator[Postgres]:
 
 @pytest.fixture(scope="module")
 def scale(tmp_path_factory: pytest.TempPathFactory, postgres: Postgres) -> Iterator[ScaleStack]:
-    root = tmp_path_factory.mktemp("scale")
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "AZURE_"))}
-    base["FTFLOW_STACK_ROOT"] = str(root)
+    base = stack_environment(tmp_path_factory.mktemp("scale"))
     base["FTFLOW_STACK_DATABASE_URL"] = postgres.url  # in the environment: not in argv
     started = time.monotonic()
-    up = _stack(base, "up", "--port", "0", "--workers", "2", "--speed", str(SPEED))
-    harness = None
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
+    with running_stack(base, "--workers", "2", "--speed", str(SPEED)) as stack:
+        root, env, up = stack.root, stack.env, stack.up
         print(f"\n$ python -m deployments.stack up --workers 2\n{up.stdout}", end="")
-        exported = _stack(base, "env")
-        assert exported.returncode == 0, exported.stderr
-        env = dict(base)
-        for line in exported.stdout.splitlines():
-            name, _, value = line.removeprefix("export ").partition("=")
-            env[name] = value
         settings = read_env(root / ".stack" / "emulator.env")
         harness = Harness(StackEmulator(settings, root / ".emulator"))
-        # Azure's job limits stay (1 running, 20 queued). Its 5 fine-tuned deployments per
-        # resource would refuse runs 6-20, each deploying its own model under its own name so
-        # the test can tell them apart; real operators spread them over resources or retire
-        # old ones, and tests/emulator covers the quota itself. The LRO poll is shortened to
-        # match the fast clock.
-        harness.settings(
-            limits={"max_fine_tuned_deployments": RUNS}, timings={"lro_retry_after_ms": 100}
-        )
-        deployed = subprocess.run(
-            [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--name", "fine-tune/local"],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-        password = urlsplit(postgres.url).password or ""
-        output = up.stdout + up.stderr
-        yield ScaleStack(root, env, harness, output, password, time.monotonic() - started)
-    finally:
-        if harness is not None:
+        try:
+            # Azure's job limits stay (1 running, 20 queued). Its 5 fine-tuned deployments per
+            # resource would refuse runs 6-20, each deploying its own model under its own name
+            # so the test can tell them apart; real operators spread them over resources or
+            # retire old ones, and tests/emulator covers the quota itself. The LRO poll is
+            # shortened to match the fast clock.
+            harness.settings(
+                limits={"max_fine_tuned_deployments": RUNS}, timings={"lro_retry_after_ms": 100}
+            )
+            deployed = deploy_fine_tune(env, timeout=300)
+            assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+            password = urlsplit(postgres.url).password or ""
+            output = up.stdout + up.stderr
+            yield ScaleStack(root, env, harness, output, password, time.monotonic() - started)
+        finally:
             harness.close()
-        _stack(base, "down")
-        for pid_file in (root / ".stack").glob("*.pid"):
-            pid = int(pid_file.read_text())
-            if group_alive(pid):
-                os.killpg(pid, signal.SIGKILL)  # only if down failed: never leak
 
 
 async def _create_all(
@@ -274,8 +242,8 @@ def _started_by_worker(stack: ScaleStack) -> dict[str, list[str]]:
 def test_up_again_finds_both_workers_and_starts_nothing(scale: ScaleStack) -> None:
     first = scale.pids()
 
-    again = _stack(scale.env, "up", "--port", "0", "--workers", "2")
-    status = _stack(scale.env, "status")
+    again = stack_command(scale.env, "up", "--port", "0", "--workers", "2")
+    status = stack_command(scale.env, "status")
 
     assert set(first) == {"server", "emulator", "worker", "worker-2"}
     assert again.returncode == 0, again.stderr
@@ -408,7 +376,7 @@ def test_server_never_reports_a_locked_database(scale: ScaleStack, burst: Burst)
 def test_down_stops_both_workers(scale: ScaleStack, burst: Burst) -> None:
     pids = scale.pids()
 
-    stopped = _stack(scale.env, "down")
+    stopped = stack_command(scale.env, "down")
 
     assert set(pids) == {"server", "emulator", "worker", "worker-2"}
     assert stopped.returncode == 0, stopped.stderr

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -38,6 +37,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
+from stack_support import (  # type: ignore[import-not-found, unused-ignore]
+    deploy_fine_tune,
+    running_stack,
+    stack_command,
+    stack_environment,
+    stack_pids,
+)
 from webhook_receiver import Receiver  # type: ignore[import-not-found, unused-ignore]
 
 from deployments._processes import group_alive
@@ -91,10 +97,7 @@ class Stack:
         return self.env["PREFECT_API_URL"]
 
     def pids(self) -> dict[str, int]:
-        return {
-            path.stem: int(path.read_text())
-            for path in sorted((self.root / ".stack").glob("*.pid"))
-        }
+        return dict(stack_pids(self.root))
 
     def client(self) -> SyncPrefectClient:
         return SyncPrefectClient(self.api_url)
@@ -126,27 +129,6 @@ class FinishedRun:
     run: FlowRun
 
 
-def _base_env(root: Path, receiver: Receiver) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "AZURE_"))}
-    return env | {
-        "FTFLOW_STACK_ROOT": str(root),
-        "FTFLOW_WEBHOOK_URL": receiver.url + HOOK_PATH,
-        "FTFLOW_WEBHOOK_AUTHORIZATION": HOOK_TOKEN,
-    }
-
-
-def _stack_command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "deployments.stack", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def _leftovers(root: Path) -> list[str]:
     """Processes whose command line or environment mentions ``root``: none may survive."""
     found = []
@@ -164,40 +146,18 @@ def _leftovers(root: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("stack")
-    base = _base_env(root, receiver)
-    started = _stack_command(base, "up", "--port", "0")
-    try:
-        assert started.returncode == 0, started.stdout + started.stderr
-        exported = _stack_command(base, "env")
-        assert exported.returncode == 0, exported.stderr
-        env = dict(base)
-        for line in exported.stdout.splitlines():
-            name, _, value = line.removeprefix("export ").partition("=")
-            env[name] = value
-        yield Stack(root=root, env=env, up_output=started.stdout + started.stderr)
-    finally:
-        _stack_command(base, "down")
-        for pid in _pids_left(root):
-            os.killpg(pid, signal.SIGKILL)  # only if down failed: never leak into the suite
-
-
-def _pids_left(root: Path) -> list[int]:
-    pids = [int(p.read_text()) for p in (root / ".stack").glob("*.pid")]
-    return [pid for pid in pids if group_alive(pid)]
+    base = stack_environment(tmp_path_factory.mktemp("stack")) | {
+        "FTFLOW_WEBHOOK_URL": receiver.url + HOOK_PATH,
+        "FTFLOW_WEBHOOK_AUTHORIZATION": HOOK_TOKEN,
+    }
+    with running_stack(base) as started:
+        output = started.up.stdout + started.up.stderr
+        yield Stack(root=started.root, env=started.env, up_output=output)
 
 
 @pytest.fixture(scope="module")
 def deployed(stack: Stack) -> Stack:
-    result = subprocess.run(
-        [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--name", "fine-tune/local"],
-        cwd=REPO,
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    result = deploy_fine_tune(stack.env, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     return stack
 
@@ -276,13 +236,13 @@ def _full_page_screenshot(driver: Chrome, path: Path) -> None:
 def test_up_starts_each_part_once_and_twice_starts_nothing(stack: Stack) -> None:
     first = stack.pids()
 
-    again = _stack_command(stack.env, "up", "--port", "0")
+    again = stack_command(stack.env, "up", "--port", "0")
 
     assert again.returncode == 0, again.stderr
     assert "already running" in again.stdout
     assert set(first) == {"server", "emulator", "worker"}
     assert stack.pids() == first
-    status = _stack_command(stack.env, "status")
+    status = stack_command(stack.env, "status")
     assert status.returncode == 0
     assert "(healthy)" in status.stdout
 
@@ -400,8 +360,8 @@ def test_failed_run_is_told_by_the_server_automation(deployed: Stack, receiver: 
 def test_down_stops_every_process_it_started(stack: Stack) -> None:
     pids = stack.pids()
 
-    stopped = _stack_command(stack.env, "down")
-    again = _stack_command(stack.env, "down")
+    stopped = stack_command(stack.env, "down")
+    again = stack_command(stack.env, "down")
 
     assert stopped.returncode == 0, stopped.stderr
     assert "worker          stopped (SIGINT)" in stopped.stdout
