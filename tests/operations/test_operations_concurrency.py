@@ -48,7 +48,7 @@ from prefect.client.orchestration import PrefectClient, SyncPrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun
 from stack_support import (  # type: ignore[import-not-found, unused-ignore]
-    deploy_fine_tune,
+    deploy,
     running_stack,
     stack_command,
     stack_environment,
@@ -183,7 +183,7 @@ def scale(tmp_path_factory: pytest.TempPathFactory, postgres: Postgres) -> Itera
             harness.settings(
                 limits={"max_fine_tuned_deployments": RUNS}, timings={"lro_retry_after_ms": 100}
             )
-            deployed = deploy_fine_tune(env, timeout=300)
+            deployed = deploy(env, timeout=300, names=("fine-tune/local",))
             assert deployed.returncode == 0, deployed.stdout + deployed.stderr
             password = urlsplit(postgres.url).password or ""
             output = up.stdout + up.stderr

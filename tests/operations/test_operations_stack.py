@@ -1,7 +1,7 @@
 """The local stack end to end, with real processes only.
 
 ``python -m deployments.stack up`` (Prefect server, emulator, setup, worker) under a temporary
-root on free ports, ``prefect deploy`` of ``fine-tune/local`` from prefect.yaml, ``prefect
+root on free ports, ``prefect deploy --all`` from prefect.yaml, ``prefect
 deployment run fine-tune/local --watch`` to Completed, its artifacts read back through the
 Prefect client and shown by the Prefect UI in headless Chromium (Debian's ``chromium`` driven
 by its ``chromedriver``; ``make test`` installs both), a failing run told to a real webhook by
@@ -38,7 +38,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 from stack_support import (  # type: ignore[import-not-found, unused-ignore]
-    deploy_fine_tune,
+    deploy,
     running_stack,
     stack_command,
     stack_environment,
@@ -54,6 +54,13 @@ REPO = Path(__file__).resolve().parents[2]
 PARAMS = json.loads((REPO / "examples" / "emulator-params.json").read_text())
 HOOK_PATH = "/stack-hook"
 HOOK_TOKEN = "Bearer stack-t0ken-4711"
+EVERY_DEPLOYMENT = {
+    "fine-tune/prod",
+    "fine-tune/local",
+    "continuous-fine-tune/prod",
+    "cleanup/prod",
+    "rollback/prod",
+}
 ARTIFACTS = {"fine-tune-validation", "fine-tune-metrics", "fine-tune-curves", "smoke-test"}
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -157,8 +164,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Itera
 
 @pytest.fixture(scope="module")
 def deployed(stack: Stack) -> Stack:
-    result = deploy_fine_tune(stack.env, timeout=180)
+    """``prefect deploy --all``: every deployment of prefect.yaml, its schema enforced."""
+    result = deploy(stack.env, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+    with stack.client() as client:
+        names = {f"{client.read_flow(d.flow_id).name}/{d.name}" for d in client.read_deployments()}
+    assert names == EVERY_DEPLOYMENT
     return stack
 
 

@@ -23,7 +23,7 @@ from deployments._processes import group_alive
 
 __all__ = [
     "StartedStack",
-    "deploy_fine_tune",
+    "deploy",
     "running_stack",
     "stack_command",
     "stack_environment",
@@ -89,10 +89,14 @@ def running_stack(env: dict[str, str], *options: str) -> Iterator[StartedStack]:
                 os.killpg(pid, signal.SIGKILL)  # only if down failed: never leak into the suite
 
 
-def deploy_fine_tune(env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
-    """``prefect deploy --name fine-tune/local`` from the repository, with ``env``."""
+def deploy(
+    env: dict[str, str], timeout: float, names: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """``prefect deploy --name N …`` from the repository's prefect.yaml, with ``env``;
+    ``--all`` when no names are given."""
+    selection = [arg for name in names for arg in ("--name", name)] or ["--all"]
     return subprocess.run(
-        [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--name", "fine-tune/local"],
+        [sys.executable, "-m", "prefect", "--no-prompt", "deploy", *selection],
         cwd=REPO,
         env=env,
         capture_output=True,
