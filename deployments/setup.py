@@ -20,8 +20,12 @@ Run it once per server, and again whenever its inputs change; a second run chang
    instead of failing on quota; ``azure-files-<account>``: held from looking for a file to
    uploading it, so two runs with the same data upload it once.
 
-No Prefect variables are needed: the flows read their configuration from parameters and
-settings. Secrets are never printed: the webhook URL is shown with its query redacted.
+5. **Variable** ``continuous-fine-tune`` (the continuous pipeline's state), created empty when
+   missing and never overwritten: ``cleanup/prod`` protects what it names, and refuses a
+   Variable that does not exist, so it can run before the first continuous run.
+
+The flows read everything else from parameters and settings. Secrets are never printed: the
+webhook URL is shown with its query redacted.
 """
 
 import argparse
@@ -33,6 +37,7 @@ from datetime import timedelta
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.exceptions import ObjectNotFound
+from prefect.variables import Variable
 from prefect.workers.process import ProcessWorker
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,6 +54,7 @@ from ftflow.azure.limits import (
     training_limit_name,
     upload_limit_name,
 )
+from ftflow.continuous import DEFAULT_VARIABLE, ContinuousState
 from ftflow.settings import ManagementSettings, NotificationSettings
 
 __all__ = [
@@ -56,6 +62,7 @@ __all__ = [
     "NOTIFY_STATES",
     "SetupSettings",
     "ensure_resource_limits",
+    "ensure_state_variable",
     "ensure_work_pool",
     "main",
     "setup",
@@ -117,6 +124,14 @@ def ensure_resource_limits(account: str) -> list[str]:
     return list(slots)
 
 
+def ensure_state_variable(name: str = DEFAULT_VARIABLE) -> str:
+    """Create the continuous pipeline's state Variable ``name``, empty, unless it exists."""
+    if Variable.get(name) is not None:
+        return "exists"
+    Variable.set(name, ContinuousState().to_variable())
+    return "created"
+
+
 def setup(
     *,
     account: str,
@@ -152,6 +167,7 @@ def setup(
         done.append(f"concurrency limits {names}: 1 slot each")
     else:
         done.append("concurrency limit: skipped (AZURE_OPENAI_ACCOUNT is not set)")
+    done.append(f"variable {DEFAULT_VARIABLE}: {ensure_state_variable()}")
     return done
 
 

@@ -8,13 +8,16 @@ from uuid import uuid4
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.events.actions import ChangeFlowRunState, SendNotification
-from prefect.events.schemas.automations import EventTrigger
+from prefect.events.schemas.automations import EventTrigger, Posture
+from prefect.variables import Variable
 from pydantic import SecretStr
 
 from deployments.notifications import crash_automation_name, zombie_automation_name
 from deployments.pools import WORK_POOLS
 from deployments.setup import FLOWS, SetupSettings, main, setup
 from ftflow.azure.limits import training_limit_name, upload_limit_name
+from ftflow.continuous import DEFAULT_VARIABLE, ContinuousState
+from tasks.notify import NOTIFIED_EVENT
 
 pytestmark = pytest.mark.usefixtures("prefect_backend")
 
@@ -38,7 +41,8 @@ def test_setup_twice_leaves_one_of_everything() -> None:
     assert [line for line in second if line.startswith("work pool")] == [
         f"work pool {name}: exists" for name in WORK_POOLS
     ]
-    assert first[2:] == second[2:]
+    assert first[2:-1] == second[2:-1]
+    assert second[-1].endswith(": exists")  # the state Variable
     with get_client(sync_client=True) as client:
         pools = [client.read_work_pool(name) for name in WORK_POOLS]
         limits = [
@@ -50,6 +54,25 @@ def test_setup_twice_leaves_one_of_everything() -> None:
     for flow_name in FLOWS:
         assert len(_automation_ids(crash_automation_name(flow_name))) == 1
         assert len(_automation_ids(zombie_automation_name(flow_name))) == 1
+
+
+def test_setup_creates_the_state_variable_once_and_never_overwrites_it() -> None:
+    Variable.unset(DEFAULT_VARIABLE)
+    settings = SetupSettings()
+    try:
+        first = setup(account="", notify_blocks=[], settings=settings)
+        empty = ContinuousState.from_variable(Variable.get(DEFAULT_VARIABLE))
+        kept = {"deployment": "support", "promoted": "m.ft-1", "trained": ["ab"], "lineage": []}
+        Variable.set(DEFAULT_VARIABLE, kept, overwrite=True)
+        second = setup(account="", notify_blocks=[], settings=settings)
+        after = Variable.get(DEFAULT_VARIABLE)
+    finally:
+        Variable.unset(DEFAULT_VARIABLE)
+
+    assert f"variable {DEFAULT_VARIABLE}: created" in first
+    assert (empty.promoted, empty.trained) == (None, [])
+    assert f"variable {DEFAULT_VARIABLE}: exists" in second
+    assert after == kept
 
 
 def test_setup_notifies_of_failed_crashed_and_timed_out_runs() -> None:
@@ -65,11 +88,14 @@ def test_setup_notifies_of_failed_crashed_and_timed_out_runs() -> None:
         notify = client.read_automations_by_name(crash_automation_name("fine-tune"))[0]
         zombie = client.read_automations_by_name(zombie_automation_name("fine-tune"))[0]
     assert isinstance(notify.trigger, EventTrigger)
-    assert notify.trigger.expect == {
+    assert notify.trigger.after == {
         "prefect.flow-run.Failed",
         "prefect.flow-run.Crashed",
         "prefect.flow-run.TimedOut",
     }
+    # ... unless the run told of it itself within the grace period.
+    assert notify.trigger.expect == {NOTIFIED_EVENT}
+    assert notify.trigger.posture == Posture.Proactive
     assert all(isinstance(action, SendNotification) for action in notify.actions)
     assert isinstance(zombie.actions[0], ChangeFlowRunState)
 
