@@ -14,6 +14,7 @@ from prefect.events.actions import ChangeFlowRunState, SendNotification
 from prefect.events.schemas.automations import Automation, EventTrigger, Posture
 
 from deployments.notifications import (
+    NOTIFY_GRACE,
     crash_automation_name,
     ensure_crash_automation,
     ensure_webhook_block,
@@ -21,6 +22,7 @@ from deployments.notifications import (
     main,
     zombie_automation_name,
 )
+from tasks.notify import NOTIFIED_EVENT
 
 pytestmark = pytest.mark.usefixtures("prefect_backend")
 
@@ -104,8 +106,12 @@ def test_ensure_crash_automation_twice_keeps_one_with_the_right_trigger() -> Non
     assert automation.enabled
     trigger = automation.trigger
     assert isinstance(trigger, EventTrigger)
-    assert trigger.expect == {"prefect.flow-run.Crashed", "prefect.flow-run.TimedOut"}
-    assert trigger.posture == Posture.Reactive
+    # After Crashed or TimedOut, unless the run's own notification comes within the grace.
+    assert trigger.after == {"prefect.flow-run.Crashed", "prefect.flow-run.TimedOut"}
+    assert trigger.expect == {NOTIFIED_EVENT}
+    assert trigger.for_each == {"prefect.resource.id"}
+    assert trigger.posture == Posture.Proactive
+    assert trigger.within == NOTIFY_GRACE
     assert trigger.threshold == 1
     related = trigger.match_related
     assert not isinstance(related, list)
