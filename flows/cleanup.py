@@ -29,24 +29,17 @@ from ftflow.cleanup import (
     summarise,
 )
 from tasks.cleanup import publish_plan, read_protection, remove_file, take_inventory
-from tasks.notify import notification_hooks
+from tasks.notify import failure_hooks
 from tasks.promote import notify_decision, remove_deployment, run_url
 
 __all__ = ["cleanup"]
-
-_HOOKS = notification_hooks()
 
 
 class DeletionsFailed(RuntimeError):
     """Some deletions failed after their retries; the others were done."""
 
 
-@flow(
-    name="cleanup",
-    on_failure=_HOOKS["on_failure"],
-    on_crashed=_HOOKS["on_crashed"],
-    on_cancellation=_HOOKS["on_cancellation"],
-)
+@flow(name="cleanup", **failure_hooks())
 async def cleanup(request: CleanupRequest | None = None) -> CleanupResult:
     """Delete (or, in a dry run, list) deployments and files nothing needs any more."""
     request = request or CleanupRequest()

@@ -54,20 +54,13 @@ from tasks.continuous import (
     read_state,
     scan_data,
 )
-from tasks.notify import notification_hooks
+from tasks.notify import failure_hooks
 from tasks.validate import validate_data
 
 __all__ = ["continuous_fine_tune"]
 
-_HOOKS = notification_hooks()
 
-
-@flow(
-    name="continuous-fine-tune",
-    on_failure=_HOOKS["on_failure"],
-    on_crashed=_HOOKS["on_crashed"],
-    on_cancellation=_HOOKS["on_cancellation"],
-)
+@flow(name="continuous-fine-tune", **failure_hooks())
 async def continuous_fine_tune(request: ContinuousRequest) -> ContinuousResult:
     """Train on data not trained on yet; promote the candidate only if it is better."""
     logger = get_run_logger()

@@ -25,20 +25,13 @@ from ftflow.continuous import RollbackRequest, RollbackResult, record_rollback
 from ftflow.continuous.report import rollback_message
 from tasks.continuous import publish_lineage, read_state, write_state
 from tasks.deploy import deploy_model
-from tasks.notify import notification_hooks
+from tasks.notify import failure_hooks
 from tasks.promote import notify_decision, read_serving, run_url
 
 __all__ = ["rollback"]
 
-_HOOKS = notification_hooks()
 
-
-@flow(
-    name="rollback",
-    on_failure=_HOOKS["on_failure"],
-    on_crashed=_HOOKS["on_crashed"],
-    on_cancellation=_HOOKS["on_cancellation"],
-)
+@flow(name="rollback", **failure_hooks())
 async def rollback(request: RollbackRequest) -> RollbackResult:
     """Restore the previous model on the stable deployment and record it."""
     logger = get_run_logger()

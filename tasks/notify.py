@@ -62,9 +62,11 @@ from ftflow.settings import NotificationSettings
 
 __all__ = [
     "NOTIFIED_EVENT",
+    "FailureHooks",
     "Hook",
     "NotificationHooks",
     "block_document_id",
+    "failure_hooks",
     "load_block",
     "notification_hooks",
     "outcome_from_state",
@@ -81,13 +83,18 @@ Hook = FlowStateHook[..., Any]
 """A flow state hook: called with the flow, its run and the state entered."""
 
 
-class NotificationHooks(TypedDict):
-    """Keyword arguments of ``@flow``: one notifying hook per final kind of state."""
+class FailureHooks(TypedDict):
+    """Keyword arguments of ``@flow``: one notifying hook per way a run can end badly."""
 
-    on_completion: list[Hook]
     on_failure: list[Hook]
     on_crashed: list[Hook]
     on_cancellation: list[Hook]
+
+
+class NotificationHooks(FailureHooks):
+    """`FailureHooks` and a hook telling of completion."""
+
+    on_completion: list[Hook]
 
 
 def send(message: Message, block_names: Sequence[str], *, secrets: Iterable[str] = ()) -> list[str]:
@@ -184,9 +191,17 @@ def notification_hooks(default_blocks: Sequence[str] = ()) -> NotificationHooks:
     (`NotificationSettings`), then ``default_blocks``, without repeats. Secrets redacted:
     `ftflow.notifications.known_secrets` at the time the hook runs.
     """
-    defaults = tuple(default_blocks)
     return NotificationHooks(
-        on_completion=[_hook("completion", defaults)],
+        on_completion=[_hook("completion", tuple(default_blocks))],
+        **failure_hooks(default_blocks),
+    )
+
+
+def failure_hooks(default_blocks: Sequence[str] = ()) -> FailureHooks:
+    """Hooks for ``@flow(**failure_hooks())``: failure, crash and cancellation only, for
+    flows that tell of their success in a message of their own."""
+    defaults = tuple(default_blocks)
+    return FailureHooks(
         on_failure=[_hook("failure", defaults)],
         on_crashed=[_hook("crash", defaults)],
         on_cancellation=[_hook("cancellation", defaults)],

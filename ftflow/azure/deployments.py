@@ -33,6 +33,7 @@ from ftflow.azure.errors import (
 from ftflow.azure.waiting import Backoff
 
 __all__ = [
+    "BUSY_STATES",
     "DeploymentSpec",
     "DeploymentState",
     "delete_deployment",
@@ -41,7 +42,8 @@ __all__ = [
     "read_deployment",
 ]
 
-_BUSY = frozenset({"accepted", "creating", "updating", "moving", "deleting"})
+BUSY_STATES = frozenset({"accepted", "creating", "updating", "moving", "deleting"})
+"""Provisioning states (lower case) of a deployment that is still changing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +154,7 @@ def _wait_settled(
     """Wait out a deployment another run is creating, instead of writing over it."""
     for delay in Backoff(initial=2.0, maximum=30.0).delays(timeout_seconds):
         current = read_deployment(client, group, account, name)
-        if current is None or current.provisioning_state.lower() not in _BUSY:
+        if current is None or current.provisioning_state.lower() not in BUSY_STATES:
             if current is None:
                 raise DeploymentFailed(f"deployment {name!r} disappeared while being created")
             return current
@@ -171,7 +173,7 @@ def deploy(
 ) -> DeploymentState:
     """Make ``spec.name`` serve ``spec.model`` and wait until it has Succeeded."""
     current = read_deployment(client, group, account, spec.name)
-    if current is not None and current.provisioning_state.lower() in _BUSY:
+    if current is not None and current.provisioning_state.lower() in BUSY_STATES:
         current = _wait_settled(
             client, group, account, spec.name, timeout_seconds=timeout_seconds, sleep=sleep
         )

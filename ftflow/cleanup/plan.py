@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from ftflow.azure.deployments import DeploymentState
+from ftflow.azure.deployments import BUSY_STATES, DeploymentState
 from ftflow.azure.files import RemoteFile
 from ftflow.azure.limits import FILES_PER_RESOURCE, FINE_TUNED_DEPLOYMENTS_PER_RESOURCE
 from ftflow.catalog import is_fine_tuned
@@ -41,8 +41,6 @@ __all__ = [
 ]
 
 Kind = Literal["deployment", "file"]
-
-_BUSY = frozenset({"accepted", "creating", "updating", "moving", "deleting"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +151,7 @@ def _deployment(
         return decide(False, protection.deployments[deployment.name])
     if model in protection.models:
         return decide(False, protection.models[model])
-    if state.lower() in _BUSY:
+    if state.lower() in BUSY_STATES:
         return decide(False, f"busy ({state}); judged again by the next cleanup")
     if age is None:
         return decide(False, "age unknown: Resource Manager reported no creation time")
@@ -167,10 +165,10 @@ def _deployment(
 def _file(
     file: RemoteFile, now: datetime, older_than_days: float, in_use: Mapping[str, str]
 ) -> Decision:
-    age = _days(now, file.created_at)
+    age = (now - file.created_at) / timedelta(days=1)
     if file.id in in_use:
         return Decision("file", file.id, file.filename, age, False, f"read by {in_use[file.id]}")
-    if age is not None and age < older_than_days:
+    if age < older_than_days:
         reason = f"uploaded {age:.1f} days ago, within {older_than_days:g} days"
         return Decision("file", file.id, file.filename, age, False, reason)
     reason = f"uploaded {age:.1f} days ago, no unfinished job reads it ({file.status})"
