@@ -91,9 +91,8 @@ def evaluation_rows(
     return rows
 
 
-def summary_markdown(result: ContinuousResult, reasons: Sequence[str] = ()) -> str:
-    """The run in a few lines: outcome, what is served, why."""
-    lines = [f"### Continuous fine-tuning: {result.outcome.replace('_', ' ')}", "", result.message]
+def _facts(result: ContinuousResult) -> list[tuple[str, str]]:
+    """What a run's summary and notification both show, the empty ones left out."""
     facts = (
         ("Stable deployment", result.deployment),
         ("Serving", result.promoted_model),
@@ -102,7 +101,13 @@ def summary_markdown(result: ContinuousResult, reasons: Sequence[str] = ()) -> s
         ("Data version", result.data_version),
         ("New files", ", ".join(result.new_files)),
     )
-    shown = [(label, value) for label, value in facts if value]
+    return [(label, value) for label, value in facts if value]
+
+
+def summary_markdown(result: ContinuousResult, reasons: Sequence[str] = ()) -> str:
+    """The run in a few lines: outcome, what is served, why."""
+    lines = [f"### Continuous fine-tuning: {result.outcome.replace('_', ' ')}", "", result.message]
+    shown = _facts(result)
     if shown:
         lines += ["", "| | |", "|---|---|"]
         lines += [f"| {label} | `{_cell(value)}` |" for label, value in shown]
@@ -130,16 +135,8 @@ def decision_message(
     else:
         subject = f"ℹ️ {run}: nothing new to train on"
     lines = [f"**{flow_name}** run **{run_name}**: {result.outcome.replace('_', ' ')}", ""]
-    fields = (
-        ("Run", run_url),
-        ("Stable deployment", result.deployment),
-        ("Serving", result.promoted_model),
-        ("Candidate", result.candidate_model),
-        ("Job", result.job_id),
-        ("Data version", result.data_version),
-        ("New files", ", ".join(result.new_files)),
-    )
-    lines += [f"- {label}: {value}" for label, value in fields if value]
+    fields = [("Run", run_url)] if run_url else []
+    lines += [f"- {label}: {value}" for label, value in [*fields, *_facts(result)]]
     lines += ["", result.message]
     if reasons:
         lines += ["", "Why:", ""] + [f"- {reason}" for reason in reasons]
