@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOKENIZERS := $(VENV)/.tokenizers
 
-.PHONY: help install browser postgres demo down status test lint typecheck imports unit bench clean
+.PHONY: help install browser postgres demo down status test lint typecheck imports unit bench upgrade clean
 
 help:
 	@echo "make demo   install, start the local Prefect stack and fine-tune on the sample data"
@@ -19,9 +19,17 @@ help:
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -qq --upgrade pip
-	$(BIN)/python -m pip install -qq -e '.[dev]'
+# Everything installed is exactly uv.lock: uv itself first, by pip from the lock's own hashes,
+# then `uv sync --frozen`, which installs the lock as it is (never re-resolving) and removes
+# anything the lock does not hold.
+UV := $(BIN)/uv
+export UV_LINK_MODE := copy
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+$(STAMP): uv.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -qq --no-deps --require-hashes \
+		-r <($(BIN)/python tools/uv_requirement.py)
+	$(UV) sync --frozen --quiet
 	touch $(STAMP)
 
 $(TOKENIZERS): $(STAMP)

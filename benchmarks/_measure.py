@@ -40,7 +40,7 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -249,7 +249,7 @@ def record(lines: list[str], title: str, package: str) -> None:
     commit = subprocess.run(
         git, cwd=RESULTS.parent, check=False, capture_output=True, text=True
     ).stdout
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     block = [
         f"## {when}: {title}",
         "",

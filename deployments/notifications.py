@@ -52,7 +52,7 @@ from prefect.automations import (
 from prefect.blocks.notifications import CustomWebhookNotificationBlock
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
-from prefect.events.actions import ActionTypes
+from prefect.events.actions import ActionTypesOrUnknown
 from prefect.types import SecretDict
 
 from ftflow.notifications import redact
@@ -149,7 +149,7 @@ def ensure_crash_automation(
     within ``grace``."""
     if not block_names:
         raise ValueError("the crash automation needs at least one notification block name")
-    actions: list[ActionTypes] = [
+    actions: list[ActionTypesOrUnknown] = [
         SendNotification(
             block_document_id=block_document_id(name),
             subject=_CRASH_SUBJECT,

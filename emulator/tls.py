@@ -69,7 +69,7 @@ def _new_ca(directory: Path) -> tuple[ec.EllipticCurvePrivateKey, x509.Certifica
             x509.NameAttribute(NameOID.COMMON_NAME, "ftflow emulator local CA"),
         ]
     )
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -109,7 +109,7 @@ def _load_ca(directory: Path) -> tuple[ec.EllipticCurvePrivateKey, x509.Certific
     cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         return None
-    if cert.not_valid_after_utc - _RENEW_BEFORE < dt.datetime.now(dt.timezone.utc):
+    if cert.not_valid_after_utc - _RENEW_BEFORE < dt.datetime.now(dt.UTC):
         return None
     return key, cert
 
@@ -120,7 +120,7 @@ def _server_ok(path: Path, ca: x509.Certificate, hosts: Sequence[str]) -> bool:
     cert = x509.load_pem_x509_certificate(path.read_bytes())
     if cert.issuer != ca.subject:
         return False
-    if cert.not_valid_after_utc - _RENEW_BEFORE < dt.datetime.now(dt.timezone.utc):
+    if cert.not_valid_after_utc - _RENEW_BEFORE < dt.datetime.now(dt.UTC):
         return False
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     return all(name in san for name in _names(hosts))
@@ -133,7 +133,7 @@ def _new_server(
     hosts: Sequence[str],
 ) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -169,7 +169,7 @@ def list_training_files(client: openai.OpenAI) -> tuple[list[RemoteFile], dateti
                 filename=remote.filename,
                 bytes=remote.bytes,
                 status=remote.status,
-                created_at=datetime.fromtimestamp(remote.created_at, timezone.utc),
+                created_at=datetime.fromtimestamp(remote.created_at, UTC),
             )
             for remote in raw.parse()
         ]

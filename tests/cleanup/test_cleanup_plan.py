@@ -3,14 +3,14 @@ unfinished job reads, unknown ages, kinds left alone, the order of the plan."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from ftflow.azure.deployments import DeploymentState
 from ftflow.azure.files import RemoteFile
 from ftflow.cleanup import Inventory, Protection, plan_cleanup, protection_from, summarise
 from ftflow.continuous import ContinuousState
 
-NOW = datetime(2026, 11, 21, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, tzinfo=UTC)
 MODEL = "gpt-4o-mini-2024-07-18.ft-0123456789abcdef"
 
 
