@@ -15,13 +15,14 @@ help:
 	@echo "make status show what of the local stack runs"
 	@echo "make test   install and run ruff, mypy, import contracts and the test suite"
 	@echo "make bench  run the benchmarks"
+	@echo "make upgrade move uv.lock to the newest allowed releases, then make test"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Everything installed is exactly uv.lock: uv itself first, by pip from the lock's own hashes,
-# then `uv sync --frozen`, which installs the lock as it is (never re-resolving) and removes
-# anything the lock does not hold.
+# then `uv sync --locked`, which installs the lock as it is, removes anything it does not hold,
+# and stops when pyproject.toml has changed without the lock being regenerated (`uv lock`).
 UV := $(BIN)/uv
 export UV_LINK_MODE := copy
 export UV_PROJECT_ENVIRONMENT := $(VENV)
@@ -29,7 +30,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 $(STAMP): uv.lock pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -qq --no-deps --require-hashes \
 		-r <($(BIN)/python tools/uv_requirement.py)
-	$(UV) sync --frozen --quiet
+	$(UV) sync --locked --quiet
 	touch $(STAMP)
 
 $(TOKENIZERS): $(STAMP)
@@ -110,6 +111,13 @@ bench: install
 	$(BIN)/python benchmarks/flow_overhead.py $(BENCH_FLAGS)
 	$(BIN)/python benchmarks/flow_polling.py $(BENCH_FLAGS)
 	$(BIN)/python benchmarks/flow_concurrency.py $(BENCH_FLAGS)
+
+# The newest releases pyproject.toml allows, then everything: a failure is a bug to fix in the
+# code (or a range to change in pyproject.toml, with its reason), never a silent pin.
+upgrade: | $(BIN)/python
+	@test -x $(UV) || $(MAKE) --no-print-directory $(STAMP)
+	$(UV) lock --upgrade
+	$(MAKE) --no-print-directory test
 
 clean: down
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

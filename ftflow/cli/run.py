@@ -9,6 +9,7 @@ printed, no traceback).
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import click
@@ -78,6 +79,11 @@ def run(params: Path) -> None:
     import asyncio  # noqa: PLC0415
 
     request = _request_from(params)
+    # Without PREFECT_API_URL, Prefect starts a temporary server for this run. Its telemetry
+    # heartbeat writes to the new SQLite database while the run is being created there, and
+    # Prefect 3.9 prints that write's "database is locked" failure as a traceback. A run of
+    # this offline tool sends no telemetry anyway; the local stack's server starts the same way.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from flows.fine_tune import fine_tune  # noqa: PLC0415 - the CLI is the entry point
     from ftflow.notifications import StageFailed  # noqa: PLC0415
 

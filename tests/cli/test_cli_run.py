@@ -1,15 +1,19 @@
-"""``ftflow run``: parameters are checked before anything starts; usage errors exit 2."""
+"""``ftflow run``: parameters are checked before anything starts; usage errors exit 2; a run
+that works shows no traceback, even on Prefect's temporary server."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 FTFLOW = Path(sys.executable).parent / "ftflow"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -60,3 +64,35 @@ def test_run_rejects_a_missing_file(tmp_path: Path) -> None:
     result = run_cli(str(tmp_path / "absent.json"))
     assert result.returncode == 2
     assert "cannot read" in result.stderr
+
+
+def test_a_run_on_prefects_temporary_server_shows_no_traceback(
+    tmp_path: Path, emulator: Any
+) -> None:
+    """No PREFECT_API_URL and a new PREFECT_HOME: Prefect starts a temporary server (a new
+    SQLite database) for the run, as it does for a user trying ftflow for the first time."""
+    params = json.loads((REPO / "examples" / "emulator-params.json").read_text())
+    del params["base_deployment"]
+    for name in ("training_file", "validation_file"):
+        params[name] = str(REPO / params[name])
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps(params))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "AZURE_"))}
+    env |= emulator.env | {"PREFECT_HOME": str(tmp_path / "prefect")}
+
+    done = subprocess.run(
+        [str(FTFLOW), "run", str(path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "Starting temporary server" in output
+    assert "smoke test: passed (2/2 prompts)" in done.stdout
+    assert "Traceback" not in output
+    assert "database is locked" not in output

@@ -1,5 +1,6 @@
 """The real ``fine-tune`` flow, end to end against the emulator: happy path, re-runs, failures
-at each stage and resuming after them, and transient faults on every route.
+at each stage and resuming after them, a killed flow process, and two runs sharing a resource.
+(Transient faults on every route: ``tests/chaos/test_chaos_faults.py``.)
 
 Every assertion about remote effects is read from the emulator's request log: the flow's
 own word is never taken for what it did.
@@ -20,11 +21,15 @@ from typing import Any
 import pytest
 from flow_support import (  # type: ignore[import-not-found, unused-ignore]
     REPO,
+    Creates,
     Emulator,
     ManualEmulator,
+    inventory,
     request_for,
+    run_to_state,
     sample_copy,
     settings_env,
+    task_runs_of,
 )
 from prefect.blocks.system import Secret
 from prefect.client.orchestration import get_client
@@ -37,10 +42,9 @@ from pydantic import SecretStr
 
 from deployments.setup import ensure_resource_limits
 from flows.fine_tune import fine_tune
-from ftflow.azure.clients import connect
+from ftflow.azure.limits import training_limit_name
 from ftflow.notifications import StageFailed
 from ftflow.request import FineTuneRequest, FineTuneResult
-from ftflow.settings import DataPlaneSettings, IdentitySettings, ManagementSettings
 
 FILES = "/openai/files"
 JOBS = "/openai/fine_tuning/jobs"
@@ -134,16 +138,45 @@ def test_a_missing_secret_block_fails_at_configure_before_anything_remote(
     assert azure.requests("POST", "/") == []
 
 
-def test_rerun_of_a_completed_run_creates_nothing(azure: Emulator, tmp_path: Path) -> None:
+def test_rerun_of_a_completed_run_comes_from_the_cache_and_creates_nothing(
+    azure: Emulator, tmp_path: Path
+) -> None:
     train, valid = sample_copy(tmp_path / "data")
     request = request_for(train, valid)
     first = run(request)
-    started = time.monotonic()
-    second = run(request)
-    assert time.monotonic() - started < 30
-    assert second.job_id == first.job_id
-    assert second.fine_tuned_model == first.fine_tuned_model
+    before = azure.log()[-1]["seq"]
+
+    second = run_to_state(request)
+
+    assert second.state.is_completed(), second.value
+    assert second.value.job_id == first.job_id
+    assert second.value.fine_tuned_model == first.fine_tuned_model
+    # Uploading, submitting and training come back from Prefect's cache, not re-done ...
+    assert _task_states(second) >= {
+        ("upload-training", "Cached"),
+        ("upload-validation", "Cached"),
+        ("submit", "Cached"),
+        ("wait", "Cached"),
+    }
+    # ... and the service was asked for nothing but answers (and the ARM token).
+    asked = {(r["method"], r["path"]) for r in azure.log(since=before) if r["method"] != "GET"}
+    assert {
+        (method, path)
+        for method, path in asked
+        if not path.endswith("/chat/completions") and "/oauth2/" not in path
+    } == set()
     assert creates(azure) == (2, 1, 1)
+
+
+def _task_states(finished: Any) -> set[tuple[str, str]]:
+    """(task run name without its random or job-id tail, state name) of the run's task runs;
+    ``upload-<role>`` keeps its role."""
+    states = set()
+    for task_run in task_runs_of(finished):
+        head, _, tail = task_run.name.partition("-")
+        name = f"{head}-{tail}" if head == "upload" else head
+        states.add((name, str(task_run.state_name)))
+    return states
 
 
 def test_rerun_without_the_cache_finds_everything_on_the_service(
@@ -244,19 +277,6 @@ def test_failing_smoke_check_fails_the_run_at_smoke_test(
     assert failed.progress["deployment"] == "support-assistant"
 
 
-def test_run_completes_with_429_and_503_on_30_percent_of_requests(
-    azure: Emulator, tmp_path: Path
-) -> None:
-    train, valid = sample_copy(tmp_path / "data")
-    azure.fault("", kind="429", share=0.15)
-    azure.fault("", kind="503", share=0.15)
-    result = run(request_for(train, valid))
-    assert result.smoke_passed
-    faulted = [r for r in azure.requests("GET", "/") if r.get("fault")]
-    assert faulted, "the faults never fired"
-    assert creates(azure)[:2] == (2, 1)
-
-
 _RUN_IN_CHILD = """
 import asyncio, sys
 from deployments.setup import ensure_resource_limits
@@ -266,20 +286,41 @@ asyncio.run(fine_tune(FineTuneRequest.model_validate_json(sys.argv[1])))
 """
 
 
-def _start_child(request: dict[str, Any], storage: Path) -> subprocess.Popen[bytes]:
-    """The flow run with ``request`` in a process of its own, on this test's Prefect server."""
+def _start_child(
+    request: dict[str, Any], storage: Path, stderr: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """The flow run with ``request`` in a process of its own, on this test's Prefect server.
+
+    With ``stderr``, the process writes its log there, Prefect's debug log of its concurrency
+    slots included (`_refused_the_slot` reads it)."""
     env = {
         **os.environ,
         "PREFECT_API_URL": str(PREFECT_API_URL.value()),
         "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(storage),
         "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
     }
-    return subprocess.Popen(
-        [sys.executable, "-c", _RUN_IN_CHILD, json.dumps(request)],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    if stderr is not None:
+        env["PREFECT_INTERNAL_LOGGING_LEVEL"] = "DEBUG"
+    log = stderr.open("wb") if stderr is not None else None
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-c", _RUN_IN_CHILD, json.dumps(request)],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL if log is None else log,
+        )
+    finally:
+        if log is not None:
+            log.close()
+
+
+def _refused_the_slot(stderr: Path, limit: str) -> bool:
+    """Whether the Prefect server refused the process writing ``stderr`` a slot of ``limit``
+    (HTTP 423: Prefect's client logs it, then waits and asks again)."""
+    return any(
+        "Unable to acquire concurrency slot" in line and repr([limit]) in line
+        for line in stderr.read_text(errors="replace").splitlines()
     )
 
 
@@ -321,40 +362,71 @@ def test_resume_after_the_flow_process_is_killed_while_polling(
 
 
 def test_concurrent_runs_on_one_resource_train_one_after_another(
-    azure: Emulator, tmp_path: Path
+    prefect_backend: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Two flow processes started together with the same data: one upload per content, and
-    the second job is created only after the first finished (the limits `setup` creates)."""
-    # A job that outlasts the two processes' start-up skew (10 s of wall time at this speed),
-    # so without the limit the second would be submitted while the first trains.
-    azure.control("PATCH", "/settings", json={"timings": {"job_postprocessing_seconds": 30000}})
-    limits = ensure_resource_limits(azure.env["AZURE_OPENAI_ACCOUNT"])
+    the second job is created only after the first ended (the limits `setup` creates).
+
+    The emulator's clock is manual and stands still from the first job's creation, so that
+    job cannot end: a run the training limit did not hold back would create its job then.
+    The test waits until Prefect refuses the other run the slot, sees that it created
+    nothing, and only then lets time run."""
+    emulator = ManualEmulator(tmp_path / "emulator")
+    account = emulator.env["AZURE_OPENAI_ACCOUNT"]
+    training = training_limit_name(account)
+    children: list[subprocess.Popen[bytes]] = []
+    limits: list[str] = []
     try:
+        limits = ensure_resource_limits(account)
+        for name, value in settings_env(emulator.env).items():
+            monkeypatch.setenv(name, value)
         train, valid = sample_copy(tmp_path / "data")
-        children = [
-            _start_child(
-                request_for(train, valid, suffix=suffix, deployment_name=f"assistant-{suffix}"),
-                tmp_path / "results",
+        logs = [tmp_path / f"{suffix}.stderr" for suffix in ("first", "second")]
+        for suffix, log in zip(("first", "second"), logs, strict=True):
+            request = request_for(
+                train, valid, suffix=suffix, deployment_name=f"assistant-{suffix}"
             )
-            for suffix in ("first", "second")
-        ]
-        for child in children:
-            assert child.wait(timeout=300) == 0, "a concurrent run failed"
+            children.append(_start_child(request, tmp_path / "results", stderr=log))
+
+        def alive() -> bool:
+            return all(child.poll() is None for child in children)
+
+        def jobs_created() -> int:
+            return len(emulator.requests("POST", JOBS))
+
+        # Time moves until a job exists (the files get processed), then stands still: that
+        # job cannot end until the test lets time run again.
+        emulator.drive_until(lambda: jobs_created() > 0, "job", seconds=5.0, alive=alive)
+        # No run may now create a job unless it skipped the limit: wait for the refusal.
+        emulator.drive_until(
+            lambda: jobs_created() > 1 or any(_refused_the_slot(log, training) for log in logs),
+            "refusal of the training slot",
+            seconds=0,
+            every=0.2,
+            alive=alive,
+        )
+        assert jobs_created() == 1, "the second run created its job while the first trained"
+        [first_job] = inventory(emulator).jobs
+        assert first_job.status not in ("succeeded", "failed", "cancelled"), "it had ended"
+        with emulator.ticking():
+            for child in children:
+                assert child.wait(timeout=300) == 0, "a concurrent run failed"
         with get_client(sync_client=True) as client:
             held = [client.read_global_concurrency_limit_by_name(n).active_slots for n in limits]
+        assert held == [0, 0], "a run kept its slot after it ended"
+        assert emulator.creates() == Creates(uploads=2, jobs=2, deployments=2)
+        created = sorted(emulator.requests("POST", JOBS), key=lambda record: record["seq"])
+        assert [record["status"] for record in created] == [201, 201]
+        jobs = sorted(inventory(emulator).jobs, key=lambda job: job.created_at)
+        assert [job.status for job in jobs] == ["succeeded", "succeeded"]
+        assert jobs[0].finished_at is not None
+        assert created[1]["sim_time"] >= jobs[0].finished_at, "two jobs trained at once"
     finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
         with get_client(sync_client=True) as client:
             for name in limits:
                 client.delete_global_concurrency_limit_by_name(name)
-    assert held == [0, 0], "a run kept its slot after it ended"
-    assert azure.count("POST", FILES) == 2
-    created = sorted(azure.requests("POST", JOBS), key=lambda record: record["seq"])
-    assert [record["status"] for record in created] == [201, 201]
-    clients = connect(DataPlaneSettings(), ManagementSettings(), IdentitySettings())
-    try:
-        jobs = sorted(clients.data.fine_tuning.jobs.list(), key=lambda job: job.created_at)
-    finally:
-        clients.close()
-    assert [job.status for job in jobs] == ["succeeded", "succeeded"]
-    assert jobs[0].finished_at is not None
-    assert created[1]["sim_time"] >= jobs[0].finished_at, "two jobs trained at once"
+        emulator.stop()

@@ -22,8 +22,8 @@ and on the Prefect API once every run has ended:
   written once and serves its own run's model;
 * no job was created before the previous one had finished (the training slot held from
   submit to the job's end), so Azure's queue never filled (no 429);
-* both concurrency limits are back at zero active slots, and the server never logged
-  "database is locked".
+* both concurrency limits are back at zero active slots, and every run and its states are rows
+  of the PostgreSQL database (no SQLite database was made).
 
 The measured burst (wall time, runs per minute) is printed: ``pytest -s`` shows it.
 """
@@ -365,12 +365,36 @@ def test_concurrency_limits_hold_no_slot_afterwards(scale: ScaleStack, burst: Bu
     assert slots == dict.fromkeys(names, (1, 0))
 
 
-def test_server_never_reports_a_locked_database(scale: ScaleStack, burst: Burst) -> None:
-    logs = {name: scale.log(name) for name in ("server", "worker", "worker-2")}
+async def _postgres_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """``sql``'s rows, read straight from the PostgreSQL database at ``url``."""
+    import asyncpg
 
-    assert {name: text.count("database is locked") for name, text in logs.items()} == dict.fromkeys(
-        logs, 0
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        return [tuple(row) for row in await connection.fetch(sql)]
+    finally:
+        await connection.close()
+
+
+def test_server_keeps_every_run_in_postgresql_and_nothing_in_sqlite(
+    scale: ScaleStack, postgres: Postgres, burst: Burst
+) -> None:
+    """The stack handed the database URL to the server (not SQLite's default in PREFECT_HOME):
+    every run and its state history are rows of the PostgreSQL database."""
+    names = sorted(str(run.name) for run in burst.runs)
+    rows = asyncio.run(
+        _postgres_rows(
+            postgres.url,
+            "SELECT r.name, count(s.id) FROM flow_run r JOIN flow_run_state s"
+            " ON s.flow_run_id = r.id WHERE r.name LIKE 'scale-%' GROUP BY r.name ORDER BY r.name",
+        )
     )
+    sqlite = [path for path in scale.root.rglob("*.db") if path.stat().st_size > 0]
+
+    assert [name for name, _ in rows] == names
+    assert all(states >= 4 for _, states in rows), rows  # scheduled … running, completed
+    assert sqlite == []
+    assert "database is locked" not in scale.log("server")
 
 
 def test_down_stops_both_workers(scale: ScaleStack, burst: Burst) -> None:

@@ -119,6 +119,11 @@ class Stack:
             )
         return runs[0]
 
+    def run_ids(self) -> set[str]:
+        """Every flow run the server holds, of any flow or deployment."""
+        with self.client() as client:
+            return {str(run.id) for run in client.read_flow_runs(limit=200)}
+
     def artifacts(self, run: FlowRun) -> dict[str, Artifact]:
         """The keyed artifacts of ``run`` (and of its task runs), by key."""
         with self.client() as client:
@@ -327,6 +332,7 @@ def test_prefect_ui_shows_the_finished_run_with_its_artifacts(
 
 def test_parameters_outside_the_schema_are_refused_before_any_run(deployed: Stack) -> None:
     request = PARAMS | {"n_epochs": 99}
+    before = deployed.run_ids()
 
     refused = deployed.run(
         "-m",
@@ -338,8 +344,11 @@ def test_parameters_outside_the_schema_are_refused_before_any_run(deployed: Stac
         json.dumps({"request": request}),
     )
 
-    assert refused.returncode != 0
-    assert "99" in refused.stdout + refused.stderr
+    said = refused.stdout + refused.stderr
+    assert refused.returncode == 1, said
+    assert "Validation failed for field 'request.n_epochs'" in said
+    assert "99 is greater than the maximum of 50" in said
+    assert deployed.run_ids() == before
 
 
 def test_failed_run_is_told_by_the_server_automation(deployed: Stack, receiver: Receiver) -> None:

@@ -25,7 +25,7 @@ from emulator.config import EmulatorConfig, Timings, Tunables
 from emulator.server import EmulatorServer
 
 if TYPE_CHECKING:
-    from prefect.client.schemas.objects import FlowRun, State
+    from prefect.client.schemas.objects import FlowRun, State, TaskRun
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "sample"
@@ -185,6 +185,19 @@ def flow_run_of(finished: Finished) -> FlowRun:
     assert run_id is not None, finished.state
     with get_client(sync_client=True) as client:
         return client.read_flow_run(run_id)
+
+
+def task_runs_of(finished: Finished) -> list[TaskRun]:
+    """The task runs of the flow run that ``finished`` describes, as the server has them."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    run_id = finished.state.state_details.flow_run_id
+    assert run_id is not None, finished.state
+    with get_client(sync_client=True) as client:
+        return client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+        )
 
 
 def sample_copy(into: Path) -> tuple[Path, Path]:

@@ -1,12 +1,20 @@
-"""The tokenizer encodings: found offline, verified, installed from the package index."""
+"""The tokenizer encodings: found offline, verified, installed from the package index.
+
+Installing from the litellm wheel runs the real ``pip download`` against a local index holding
+a small wheel built here from this environment's verified encoding files: nothing is
+downloaded.
+"""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -131,22 +139,72 @@ def test_tokenizers_install_command_reports_already_installed(installed_copy: Pa
     assert "cl100k_base: already installed" in result.stdout
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(600)
-def test_install_offline_from_the_litellm_wheel_into_an_empty_dir(tmp_path: Path) -> None:
-    # Downloads the pinned litellm wheel (~40 MB) from the package index.
+# Where litellm's wheel ships the encodings, named by tiktoken's cache key (as in the
+# litellm 1.109.1 wheel); written out here rather than taken from the code under test.
+LITELLM_ENCODINGS_DIR = "litellm/litellm_core_utils/tokenizers/"
+
+
+def _record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"sha256={digest}"
+
+
+def build_litellm_wheel(into: Path, encodings: Mapping[str, bytes]) -> Path:
+    """A wheel of the pinned litellm release holding ``encodings`` (cache key → bytes) where
+    litellm ships them, with the metadata pip checks: a stand-in of the real ~40 MB wheel."""
+    name, version = LITELLM_PIN.split("==")
+    info = f"{name}-{version}.dist-info/"
+    members = {LITELLM_ENCODINGS_DIR + key: data for key, data in encodings.items()}
+    members[f"{name}/__init__.py"] = b""
+    members[info + "METADATA"] = (
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    )
+    members[info + "WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: ftflow-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    record = [f"{path},{_record_hash(data)},{len(data)}" for path, data in members.items()]
+    members[info + "RECORD"] = ("\n".join([*record, f"{info}RECORD,,"]) + "\n").encode()
+    into.mkdir(parents=True, exist_ok=True)
+    wheel = into / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path, data in members.items():
+            archive.writestr(path, data)
+    return wheel
+
+
+@pytest.fixture
+def local_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A directory that is pip's only package source (``--find-links``, no index, no
+    configuration files), so `install_encodings`'s real ``pip download`` never leaves the
+    machine; the test puts wheels in it."""
+    index = tmp_path / "index"
+    index.mkdir()
+    for name in [name for name in os.environ if name.startswith("PIP_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    return index
+
+
+def installed_bytes() -> dict[str, bytes]:
+    """This environment's verified encoding files, by cache key."""
+    return {cache_key(s): (INSTALLED / cache_key(s)).read_bytes() for s in ENCODINGS.values()}
+
+
+def test_install_offline_extracts_the_encodings_from_the_litellm_wheel(
+    local_index: Path, tmp_path: Path
+) -> None:
+    build_litellm_wheel(local_index, installed_bytes())
     target = tmp_path / "fresh"
     report = install_encodings(target, offline=True)
 
     assert report.sources == dict.fromkeys(ENCODINGS, f"extracted from the {LITELLM_PIN} wheel")
-    for name, source in ENCODINGS.items():
+    for name in ENCODINGS:
         verify_encoding(name, target)
-        assert (target / cache_key(source)).read_bytes() == (
-            INSTALLED / cache_key(source)
-        ).read_bytes()
-    assert sorted(p.name for p in target.iterdir()) == sorted(
-        cache_key(s) for s in ENCODINGS.values()
-    )  # no partial files left behind
+    # The installed files' very bytes, and no partial files left behind.
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == installed_bytes()
 
     again = install_encodings(target, offline=True)
     assert again.sources == dict.fromkeys(ENCODINGS, "already installed")
@@ -160,3 +218,40 @@ def test_install_offline_from_the_litellm_wheel_into_an_empty_dir(tmp_path: Path
         "cl100k_base": f"extracted from the {LITELLM_PIN} wheel",
     }
     verify_encoding("cl100k_base", target)
+
+
+def test_install_refuses_a_wheel_file_that_fails_the_sha256_check(
+    local_index: Path, tmp_path: Path
+) -> None:
+    files = installed_bytes()
+    cl100k = cache_key(ENCODINGS["cl100k_base"])
+    tampered = bytearray(files[cl100k])
+    tampered[1000] ^= 0x01
+    files[cl100k] = bytes(tampered)
+    build_litellm_wheel(local_index, files)
+    target = tmp_path / "fresh"
+
+    with pytest.raises(TokenizerUnavailableError) as raised:
+        install_encodings(target, offline=True)
+
+    message = str(raised.value)
+    assert "could not install encoding cl100k_base" in message
+    assert ENCODINGS["cl100k_base"].sha256 in message
+    assert str(target / cl100k) in message
+    # The tampered file was never written; the intact one was.
+    assert sorted(p.name for p in target.iterdir()) == [cache_key(ENCODINGS["o200k_base"])]
+    verify_encoding("o200k_base", target)
+
+
+def test_install_with_no_wheel_to_be_had_names_the_file_to_place(
+    local_index: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "fresh"
+    with pytest.raises(TokenizerUnavailableError) as raised:
+        install_encodings(target, offline=True)
+
+    message = str(raised.value)
+    assert f"`pip download {LITELLM_PIN}` did not provide it" in message
+    assert ENCODINGS["o200k_base"].sha256 in message
+    assert str(target / cache_key(ENCODINGS["o200k_base"])) in message
+    assert not target.exists() or list(target.iterdir()) == []
