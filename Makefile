@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TOKENIZERS := $(VENV)/.tokenizers
 
-.PHONY: help install browser postgres demo down status test lint typecheck imports unit bench upgrade clean
+.PHONY: help install browser postgres demo down status test locked lint typecheck imports unit bench upgrade clean
 
 help:
 	@echo "make demo   install, start the local Prefect stack and fine-tune on the sample data"
@@ -90,6 +90,10 @@ down:
 status:
 	@if [ -x $(BIN)/python ]; then $(STACK) status || true; else echo "not installed"; fi
 
+# The environment the tests run in is exactly the lock, and the lock matches pyproject.toml.
+locked: install
+	$(UV) sync --locked --check --quiet
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -103,7 +107,7 @@ imports: install
 unit: install browser postgres
 	$(BIN)/pytest
 
-test: lint typecheck imports unit
+test: locked lint typecheck imports unit
 
 # `make bench BENCH_FLAGS=--record` also appends every figure to benchmarks/RESULTS.md.
 bench: install

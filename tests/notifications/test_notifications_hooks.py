@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
-from uuid import uuid4
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
 
 import pytest
+from _notifications_served import FLOW_NAME as SERVED_FLOW_NAME  # type: ignore[import-not-found, unused-ignore]
 from prefect import flow
 from prefect.blocks.notifications import MattermostWebhook
 from prefect.blocks.system import Secret
-from prefect.client.orchestration import get_client
+from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.objects import FlowRun, State, StateType
+from prefect.client.schemas.responses import SetStateStatus
+from prefect.exceptions import ObjectNotFound
+from prefect.settings import PREFECT_API_URL
 from prefect.states import Cancelling, Completed, Crashed, Failed
 from pydantic import SecretStr
 from webhook_receiver import Delivery, Receiver  # type: ignore[import-not-found, unused-ignore]
 
+from deployments._processes import stop_group
 from deployments.notifications import ensure_webhook_block
 from ftflow.notifications import Message, StageFailed
 from ftflow.request import FineTuneRequest, FineTuneResult
@@ -27,6 +40,11 @@ FLOW_NAME = "ftflow-notify-test"
 DEFAULT_BLOCK = "ftflow-notify-test-default"
 SECRET = "sk-FAKE-AZURE-KEY-4f9c2e7d1b"
 HOOK_TOKEN = "Bearer hook-token-7c1d9e"
+HOLD_SECONDS = 240  # a served run's wait to be cancelled: far beyond RUN_TIMEOUT's need
+RUN_TIMEOUT = 120.0  # the most a served run may take to start, end or tell (a busy machine)
+REPO = Path(__file__).resolve().parents[2]
+SERVED = Path(__file__).with_name("_notifications_served.py")
+T = TypeVar("T")
 STAGES = ("validate", "upload", "submit", "wait", "retrieve", "deploy", "smoke_test")
 
 
@@ -78,6 +96,87 @@ def webhook(prefect_backend: Path, receiver: Receiver) -> tuple[str, str]:
     path = f"/hook/{name}"
     ensure_webhook_block(name, receiver.url + path, secret_headers={"Authorization": HOOK_TOKEN})
     return name, path
+
+
+@dataclass(frozen=True)
+class Served:
+    """A runner serving `_notifications_served.held`: its process group, log and deployment."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+    deployment_id: UUID
+
+
+def _read(read: Callable[[], T]) -> T | None:
+    """What ``read`` returns, or None when the server has no such object."""
+    try:
+        return read()
+    except ObjectNotFound:
+        return None
+
+
+def _poll(
+    what: str, check: Callable[[], T | None], runner: subprocess.Popen[bytes], log: Path
+) -> T:
+    """The first result of ``check()`` that is not None, asked while the runner lives."""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while (found := check()) is None:
+        output = log.read_text(errors="replace")
+        assert runner.poll() is None, f"the runner exited before {what}:\n{output}"
+        assert time.monotonic() < deadline, f"no {what} within {RUN_TIMEOUT} s:\n{output}"
+        time.sleep(0.2)
+    return found
+
+
+@pytest.fixture
+def served(prefect_backend: Path, tmp_path: Path) -> Iterator[Served]:
+    """`held` served (``Flow.serve``) in a process group of its own, polling every second,
+    with ``AZURE_OPENAI_API_KEY`` set to `SECRET`; stopped and its deployment deleted after."""
+    name = f"{SERVED_FLOW_NAME}/served-{uuid4().hex[:8]}"
+    log = tmp_path / "runner.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "FTFLOW_"))}
+    env |= {
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        "AZURE_OPENAI_API_KEY": SECRET,
+    }
+    with log.open("wb") as output:
+        runner = subprocess.Popen(
+            [sys.executable, str(SERVED), name.partition("/")[2]],
+            cwd=REPO,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    with get_client(sync_client=True) as client:
+        try:
+            deployment = _poll(
+                f"deployment {name}",
+                lambda: _read(partial(client.read_deployment_by_name, name)),
+                runner,
+                log,
+            )
+            yield Served(runner, log, deployment.id)
+        finally:
+            stop_group(runner.pid, signal.SIGTERM, timeout=60)
+            runner.wait()
+            if (left := _read(partial(client.read_deployment_by_name, name))) is not None:
+                client.delete_deployment(left.id)
+
+
+def _wait_for_run(client: SyncPrefectClient, run_id: UUID, state: str, served: Served) -> FlowRun:
+    """The served run once in the state named ``state``; fails early if it ended otherwise."""
+
+    def reached() -> FlowRun | None:
+        run = client.read_flow_run(run_id)
+        assert run.state is not None
+        if run.state.name == state:
+            return run
+        assert not run.state.is_final(), f"the run ended {run.state.name}, not {state}"
+        return None
+
+    return _poll(f"run {state}", reached, served.process, served.log)
 
 
 def _request(blocks: list[str], **fields: Any) -> dict[str, Any]:
@@ -217,24 +316,37 @@ def test_crash_is_told_by_the_crashed_hook(webhook: tuple[str, str], receiver: R
     assert "**: Crashed" in payload["body"]
 
 
-def test_cancellation_hook_tells_of_a_real_run(
-    webhook: tuple[str, str], receiver: Receiver
+def test_cancelling_a_served_run_through_the_api_runs_its_cancellation_hook(
+    served: Served, webhook: tuple[str, str], receiver: Receiver
 ) -> None:
-    # A run cannot be cancelled in-process (the runner delivers cancellation), so the hook
-    # Prefect would call is called here with the run's real record and a Cancelling state.
     name, path = webhook
-    state = pipeline(_request([name]), return_state=True)
-    run = _flow_run(state)
-    completed = _only(receiver, path)
-    hook = notification_hooks()["on_cancellation"][0]
+    # The runner's own Azure key, pasted where it does not belong: its hook must redact it.
+    request = _request([name], hold_seconds=HOLD_SECONDS, deployment_name=f"bot-{SECRET}")
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run_from_deployment(
+            served.deployment_id, parameters={"request": request}
+        )
+        _wait_for_run(client, run.id, "Running", served)
 
-    hook(pipeline, run, Cancelling(message="Cancelled from the UI"))
+        # What `prefect flow-run cancel` and the UI's Cancel do.
+        cancelling = client.set_flow_run_state(run.id, State(type=StateType.CANCELLING))
+        assert cancelling.status == SetStateStatus.ACCEPT, cancelling.details
+        # The runner stops the run's process, runs the hooks, and only then marks it Cancelled.
+        final = _wait_for_run(client, run.id, "Cancelled", served)
 
-    deliveries = receiver.received(path)
-    assert deliveries[0] == completed
-    assert deliveries[1].payload["subject"] == (
-        f"🚫 {FLOW_NAME} run {run.name} cancelled: Cancelled from the UI"
+    assert final.state is not None
+    assert final.state.message == "Flow run was cancelled successfully."  # by the runner
+    delivery = _only(receiver, path)  # told once: the run's own process told nothing
+    payload = delivery.payload
+    assert payload["subject"] == (
+        f"🚫 {SERVED_FLOW_NAME} run {final.name} cancelled: Flow run was cancelled."
     )
+    assert f"**{SERVED_FLOW_NAME}** run **{final.name}**: Cancelling" in payload["body"]
+    assert f"/runs/flow-run/{run.id}" in payload["body"]
+    assert "- Deployment: bot-***" in payload["body"]
+    assert SECRET not in delivery.text
+    assert HOOK_TOKEN not in delivery.text
+    assert delivery.headers["authorization"] == HOOK_TOKEN
 
 
 def test_secret_in_a_plain_error_is_redacted(
