@@ -104,8 +104,12 @@ typecheck: install
 imports: install
 	$(BIN)/lint-imports --no-cache
 
+# The test files run on parallel workers, each with its own Prefect server (a session fixture);
+# a file stays on one worker, since its module fixtures (emulators, stacks) serve all its tests.
+TEST_WORKERS ?= 4
+
 unit: install browser postgres
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 test: locked lint typecheck imports unit
 

@@ -84,6 +84,9 @@ def run(params: Path) -> None:
     # Prefect 3.9 prints that write's "database is locked" failure as a traceback. A run of
     # this offline tool sends no telemetry anyway; the local stack's server starts the same way.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Its first start migrates a new database: Prefect's 20 s are not enough on a busy machine
+    # (measured: the run failed with "Timed out while attempting to connect" on two busy cores).
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     from flows.fine_tune import fine_tune  # noqa: PLC0415 - the CLI is the entry point
     from ftflow.notifications import StageFailed  # noqa: PLC0415
 

@@ -1,4 +1,6 @@
-"""SIGKILL the ``fine-tune`` flow process at seeded random points, then run the flow again.
+"""SIGKILL the ``fine-tune`` flow process at seeded random points, then run the flow again:
+the machinery of ``test_chaos_kills_seeds_*.py``, each of which runs half of the `SEEDS` (two
+modules, so that ``make test``'s parallel workers run the halves at the same time).
 
 Each seed draws where to kill (during the uploads, right after the job create was applied,
 while the job is being polled, while the deployment is still Creating) and a step and a delay
@@ -24,8 +26,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -65,11 +66,10 @@ from deployments.notifications import (
 )
 from deployments.setup import NOTIFY_STATES
 
-pytestmark = pytest.mark.chaos
-
 FLOW = "fine-tune"
 BLOCK = "chaos-kills"
 SEEDS = tuple(range(20))
+"""Every seed drawn; each test module runs a slice of them."""
 POINTS = ("upload", "job_created", "polling", "deployment")
 MAX_STEP = {"upload": 5, "job_created": 1, "polling": 3, "deployment": 4}
 """upload: the n-th request on the files routes after the first lookup (1: the first upload's
@@ -247,16 +247,18 @@ def _prepared(root: Path, seed: int) -> tuple[FlowProcess, Outcome, dict[str, An
     return child, Outcome(Schedule.drawn(seed), train), request
 
 
-def _run_every_schedule(emulator: ManualEmulator, root: Path) -> dict[int, Outcome]:
+def _run_every_schedule(
+    emulator: ManualEmulator, root: Path, seeds: Sequence[int]
+) -> dict[int, Outcome]:
     outcomes: dict[int, Outcome] = {}
-    upcoming = _prepared(root, SEEDS[0])
+    upcoming = _prepared(root, seeds[0])
     try:
-        for index in range(len(SEEDS)):
+        for index in range(len(seeds)):
             child, outcome, request = upcoming
             outcomes[outcome.schedule.seed] = outcome
-            if index + 1 < len(SEEDS):
+            if index + 1 < len(seeds):
                 # The next process imports while this seed runs: the imports take seconds.
-                upcoming = _prepared(root, SEEDS[index + 1])
+                upcoming = _prepared(root, seeds[index + 1])
             try:
                 _kill_and_rerun(emulator, child, outcome, request)
             except Exception as error:
@@ -282,10 +284,12 @@ def _server_telling_of_dead_runs() -> Iterator[None]:
                     client.delete_automation(automation.id)
 
 
-@pytest.fixture(scope="module")
-def kills(
-    prefect_backend: Path, receiver: Any, tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def running_kills(
+    seeds: Sequence[int], receiver: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Kills]:
+    """Kill and re-run each of ``seeds`` in turn, with the server telling of the dead runs;
+    the outcomes, while the automations still stand (for the notifications still to come)."""
     root = tmp_path_factory.mktemp("chaos-kills")
     emulator = ManualEmulator(root / "emulator", **TIMINGS)
     try:
@@ -296,15 +300,9 @@ def kills(
             ) as path,
             _server_telling_of_dead_runs(),
         ):
-            yield Kills(_run_every_schedule(emulator, root), path)
+            yield Kills(_run_every_schedule(emulator, root, seeds), path)
     finally:
         emulator.stop()
-
-
-def test_the_seeds_kill_at_every_point() -> None:
-    drawn = Counter(Schedule.drawn(seed).point for seed in SEEDS)
-    assert set(drawn) == set(POINTS)
-    assert min(drawn.values()) >= 3, drawn
 
 
 def _killed_where_drawn(outcome: Outcome) -> None:
@@ -323,11 +321,9 @@ def _killed_where_drawn(outcome: Outcome) -> None:
         assert [d.properties.provisioning_state for d in held.deployments] == ["Creating"]
 
 
-@pytest.mark.timeout(900)
-@pytest.mark.parametrize("seed", SEEDS)
-def test_flow_killed_at_a_random_point_resumes_with_one_of_everything_and_is_told_of(
-    seed: int, kills: Kills, receiver: Any
-) -> None:
+def check_killed_and_resumed(seed: int, kills: Kills, receiver: Any) -> None:
+    """Seed ``seed`` was killed where drawn, its re-run Completed with one of everything,
+    and the server told of the killed run."""
     outcome = kills.outcomes[seed]
     if outcome.error is not None:
         raise outcome.error
