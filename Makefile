@@ -119,6 +119,7 @@ bench: install
 	$(BIN)/python benchmarks/flow_overhead.py $(BENCH_FLAGS)
 	$(BIN)/python benchmarks/flow_polling.py $(BENCH_FLAGS)
 	$(BIN)/python benchmarks/flow_concurrency.py $(BENCH_FLAGS)
+	$(BIN)/python benchmarks/flow_give_up.py $(BENCH_FLAGS)
 
 # The newest releases pyproject.toml allows, then everything: a failure is a bug to fix in the
 # code (or a range to change in pyproject.toml, with its reason), never a silent pin.
