@@ -3,9 +3,10 @@ Failed. The run must end Failed, tell which step failed in the service's own wor
 nothing a re-run trips over: once the fault is gone, a re-run completes with exactly one
 successful job and one successful deployment.
 
-``tests/flows`` already checks the failing stage of these runs; this adds the Prefect state,
+``tests/flows`` checks a job failing halfway through training; this adds the Prefect state,
 the service's message in the notification, a job failing Azure's data safety check, and what
-the service holds after the re-run.
+the service holds after the re-run (a Failed deployment is deleted once and written again).
+A flow process killed while polling is among the schedules of ``_chaos_kills``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 from flow_support import (  # type: ignore[import-not-found, unused-ignore]
+    ARM,
     Creates,
     Emulator,
     Finished,
@@ -103,4 +105,7 @@ def test_deployment_failing_on_azure_fails_the_run_in_its_words_and_a_rerun_depl
         (d.name, d.properties.provisioning_state, d.properties.model.name) for d in held.deployments
     ]
     assert deployments == [(DEPLOYMENT, "Succeeded", again.value.fine_tuned_model)]
-    assert azure.creates().jobs == 1
+    # The re-run deleted the Failed deployment once and wrote it again; nothing else was redone.
+    assert azure.creates() == Creates(uploads=2, jobs=1, deployments=2)
+    deleted = [r for r in azure.applied("DELETE", ARM) if "/deployments/" in str(r["path"])]
+    assert len(deleted) == 1

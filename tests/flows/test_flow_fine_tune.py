@@ -1,6 +1,7 @@
 """The real ``fine-tune`` flow, end to end against the emulator: happy path, re-runs, failures
-at each stage and resuming after them, a killed flow process, and two runs sharing a resource.
-(Transient faults on every route: ``tests/chaos/test_chaos_faults.py``.)
+at each stage and resuming after them, and two runs sharing a resource. ``tests/chaos`` has
+the rest: transient faults on every route, a Failed deployment replaced by the re-run, and
+flow processes killed at drawn points (polling among them).
 
 Every assertion about remote effects is read from the emulator's request log: the flow's
 own word is never taken for what it did.
@@ -11,10 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -235,24 +234,6 @@ def test_failed_job_fails_at_wait_and_a_rerun_trains_again(
     assert creates(azure) == (2, 2, 1)
 
 
-def test_failed_deployment_is_replaced_by_the_rerun(
-    azure: Emulator, tmp_path: Path, receiver: Any
-) -> None:
-    train, valid = sample_copy(tmp_path / "data")
-    request = request_for(train, valid)
-    azure.fault("deployments", name="support-assistant", message="capacity unavailable")
-    failed = failure(request, receiver)
-    assert failed.stage == "deploy"
-    assert "capacity unavailable" in failed.message
-    azure.clear_faults()
-    result = run(request)
-    assert result.deployment == "support-assistant"
-    # The Failed deployment was deleted once and written again; nothing else was redone.
-    assert creates(azure) == (2, 1, 2)
-    deletes = [r for r in azure.requests("DELETE", DEPLOYMENT) if "/deployments/" in r["path"]]
-    assert len(deletes) == 1
-
-
 def test_resume_after_a_smoke_test_failure_reuses_files_job_and_deployment(
     azure: Emulator, tmp_path: Path, receiver: Any
 ) -> None:
@@ -322,43 +303,6 @@ def _refused_the_slot(stderr: Path, limit: str) -> bool:
         "Unable to acquire concurrency slot" in line and repr([limit]) in line
         for line in stderr.read_text(errors="replace").splitlines()
     )
-
-
-def test_resume_after_the_flow_process_is_killed_while_polling(
-    prefect_backend: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    emulator = ManualEmulator(tmp_path / "emulator")
-    try:
-        for name, value in settings_env(emulator.env).items():
-            monkeypatch.setenv(name, value)
-        storage = tmp_path / "results"
-        train, valid = sample_copy(tmp_path / "data")
-        request = request_for(train, valid)
-        child = _start_child(request, storage)
-        deadline = time.monotonic() + 120
-        # Time moves until the job exists (files get processed), then stands still: the
-        # job stays unfinished while the child polls it.
-        with emulator.ticking(seconds=5.0):
-            while emulator.count("POST", JOBS) == 0:
-                assert child.poll() is None, "the flow ended before it created the job"
-                assert time.monotonic() < deadline, "the flow never created the job"
-                time.sleep(0.05)
-        while len(emulator.requests("GET", JOBS + "/ftjob-")) < 3:
-            assert child.poll() is None, "the flow ended before it polled"
-            assert time.monotonic() < deadline, "the flow never polled the job"
-            time.sleep(0.2)
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-        assert creates(emulator) == (2, 1, 0)
-        with (
-            temporary_settings(updates={PREFECT_RESULTS_LOCAL_STORAGE_PATH: storage}),
-            emulator.ticking(),
-        ):
-            result = run(request)
-        assert result.smoke_passed
-        assert creates(emulator) == (2, 1, 1)
-    finally:
-        emulator.stop()
 
 
 def test_concurrent_runs_on_one_resource_train_one_after_another(
