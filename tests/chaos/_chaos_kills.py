@@ -354,3 +354,17 @@ def check_killed_and_resumed(seed: int, kills: Kills, receiver: Any) -> None:
         state = client.read_flow_run(killed.id).state
     assert state is not None
     assert state.is_crashed()
+
+
+def killed_and_resumed_test(seeds: Sequence[int]) -> Any:
+    """The test of each of ``seeds`` (a module's ``MINE``): `check_killed_and_resumed`, with the
+    module's ``kills`` fixture (conftest.py), which runs all of its schedules in its setup."""
+
+    @pytest.mark.timeout(1800)
+    @pytest.mark.parametrize("seed", seeds)
+    def test_flow_killed_at_a_random_point_resumes_with_one_of_everything_and_is_told_of(
+        seed: int, kills: Kills, receiver: Any
+    ) -> None:
+        check_killed_and_resumed(seed, kills, receiver)
+
+    return test_flow_killed_at_a_random_point_resumes_with_one_of_everything_and_is_told_of

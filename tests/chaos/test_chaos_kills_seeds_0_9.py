@@ -5,15 +5,13 @@ re-run Completed with one of everything, each killed run told of by the server
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 import pytest
 from _chaos_kills import (  # type: ignore[import-not-found, unused-ignore]
     POINTS,
     SEEDS,
-    Kills,
     Schedule,
-    check_killed_and_resumed,
+    killed_and_resumed_test,
 )
 
 pytestmark = pytest.mark.chaos
@@ -28,9 +26,6 @@ def test_the_seeds_kill_at_every_point() -> None:
     assert min(drawn.values()) >= 3, drawn
 
 
-@pytest.mark.timeout(1800)  # the first seed's setup runs all of this module's schedules
-@pytest.mark.parametrize("seed", MINE)
-def test_flow_killed_at_a_random_point_resumes_with_one_of_everything_and_is_told_of(
-    seed: int, kills: Kills, receiver: Any
-) -> None:
-    check_killed_and_resumed(seed, kills, receiver)
+test_flow_killed_at_a_random_point_resumes_with_one_of_everything_and_is_told_of = (
+    killed_and_resumed_test(MINE)
+)

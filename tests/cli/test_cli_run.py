@@ -16,9 +16,17 @@ FTFLOW = Path(sys.executable).parent / "ftflow"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(FTFLOW), "run", *args], capture_output=True, text=True, timeout=60, check=False
+        [str(FTFLOW), "run", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -80,15 +88,7 @@ def test_a_run_on_prefects_temporary_server_shows_no_traceback(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "AZURE_"))}
     env |= emulator.env | {"PREFECT_HOME": str(tmp_path / "prefect")}
 
-    done = subprocess.run(
-        [str(FTFLOW), "run", str(path)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    done = run_cli(str(path), env=env, cwd=tmp_path, timeout=240)
 
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
