@@ -4,13 +4,13 @@ that works shows no traceback, even on Prefect's temporary server."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from stack_support import own_environment  # type: ignore[import-not-found, unused-ignore]
 
 FTFLOW = Path(sys.executable).parent / "ftflow"
 REPO = Path(__file__).resolve().parents[2]
@@ -85,8 +85,7 @@ def test_a_run_on_prefects_temporary_server_shows_no_traceback(
         params[name] = str(REPO / params[name])
     path = tmp_path / "params.json"
     path.write_text(json.dumps(params))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "AZURE_"))}
-    env |= emulator.env | {"PREFECT_HOME": str(tmp_path / "prefect")}
+    env = own_environment() | emulator.env | {"PREFECT_HOME": str(tmp_path / "prefect")}
 
     done = run_cli(str(path), env=env, cwd=tmp_path, timeout=240)
 

@@ -24,9 +24,9 @@ from prefect.blocks.system import Secret
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.client.schemas.responses import SetStateStatus
-from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL
 from prefect.states import Cancelling, Completed, Crashed, Failed
+from prefect_objects import or_none  # type: ignore[import-not-found, unused-ignore]
 from pydantic import SecretStr
 from webhook_receiver import Delivery, Receiver  # type: ignore[import-not-found, unused-ignore]
 
@@ -107,14 +107,6 @@ class Served:
     deployment_id: UUID
 
 
-def _read(read: Callable[[], T]) -> T | None:
-    """What ``read`` returns, or None when the server has no such object."""
-    try:
-        return read()
-    except ObjectNotFound:
-        return None
-
-
 def _poll(
     what: str, check: Callable[[], T | None], runner: subprocess.Popen[bytes], log: Path
 ) -> T:
@@ -153,7 +145,7 @@ def served(prefect_backend: Path, tmp_path: Path) -> Iterator[Served]:
         try:
             deployment = _poll(
                 f"deployment {name}",
-                lambda: _read(partial(client.read_deployment_by_name, name)),
+                lambda: or_none(partial(client.read_deployment_by_name, name)),
                 runner,
                 log,
             )
@@ -161,7 +153,7 @@ def served(prefect_backend: Path, tmp_path: Path) -> Iterator[Served]:
         finally:
             stop_group(runner.pid, signal.SIGTERM, timeout=60)
             runner.wait()
-            if (left := _read(partial(client.read_deployment_by_name, name))) is not None:
+            if (left := or_none(partial(client.read_deployment_by_name, name))) is not None:
                 client.delete_deployment(left.id)
 
 

@@ -7,15 +7,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
 from uuid import uuid4
 
 import pytest
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.events.actions import ChangeFlowRunState, SendNotification
 from prefect.events.schemas.automations import EventTrigger, Posture
-from prefect.exceptions import ObjectNotFound
 from prefect.variables import Variable
+from prefect_objects import or_none  # type: ignore[import-not-found, unused-ignore]
 from pydantic import SecretStr
 
 from deployments.notifications import crash_automation_name, zombie_automation_name
@@ -24,8 +23,6 @@ from deployments.setup import FLOWS, SetupSettings, main, setup
 from ftflow.azure.limits import training_limit_name, upload_limit_name
 from ftflow.continuous import DEFAULT_VARIABLE, ContinuousState
 from tasks.notify import NOTIFIED_EVENT
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -49,14 +46,6 @@ class Made:
         return self.blocks[-1]
 
 
-def _read(read: Callable[[], T]) -> T | None:
-    """What ``read`` returns, or None when the server has no such object."""
-    try:
-        return read()
-    except ObjectNotFound:
-        return None
-
-
 def _leftovers(client: SyncPrefectClient, made: Made) -> dict[str, Callable[[], object]]:
     """What the test's setup left on the server, each with the call that removes it."""
     found: dict[str, Callable[[], object]] = {}
@@ -67,17 +56,17 @@ def _leftovers(client: SyncPrefectClient, made: Made) -> dict[str, Callable[[], 
                     client.delete_automation, automation.id
                 )
     for block in made.blocks:
-        document = _read(partial(client.read_block_document_by_name, block, "custom-webhook"))
+        document = or_none(partial(client.read_block_document_by_name, block, "custom-webhook"))
         if document is not None:
             found[f"block {block}"] = partial(client.delete_block_document, document.id)
     for account in made.accounts:
         for name in (training_limit_name(account), upload_limit_name(account)):
-            if _read(partial(client.read_global_concurrency_limit_by_name, name)) is not None:
+            if or_none(partial(client.read_global_concurrency_limit_by_name, name)) is not None:
                 found[f"limit {name}"] = partial(
                     client.delete_global_concurrency_limit_by_name, name
                 )
     for pool in sorted(set(WORK_POOLS) - made.pools):
-        if _read(partial(client.read_work_pool, pool)) is not None:
+        if or_none(partial(client.read_work_pool, pool)) is not None:
             found[f"work pool {pool}"] = partial(client.delete_work_pool, pool)
     if not made.variable and Variable.get(DEFAULT_VARIABLE) is not None:
         found[f"variable {DEFAULT_VARIABLE}"] = partial(Variable.unset, DEFAULT_VARIABLE)
@@ -89,7 +78,7 @@ def made(prefect_backend: Path) -> Iterator[Made]:
     """Names for the test's setup; after it, removes what the setup made and checks that
     nothing is left (its automations would notify a dead webhook for the session's runs)."""
     with get_client(sync_client=True) as client:
-        pools = {pool for pool in WORK_POOLS if _read(partial(client.read_work_pool, pool))}
+        pools = {pool for pool in WORK_POOLS if or_none(partial(client.read_work_pool, pool))}
     made = Made(pools=pools, variable=Variable.get(DEFAULT_VARIABLE) is not None)
     yield made
     with get_client(sync_client=True) as client:

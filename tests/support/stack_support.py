@@ -24,6 +24,7 @@ from deployments._processes import group_alive
 __all__ = [
     "StartedStack",
     "deploy",
+    "own_environment",
     "running_stack",
     "stack_command",
     "stack_environment",
@@ -44,10 +45,15 @@ class StartedStack:
     """What ``stack up`` printed."""
 
 
+def own_environment() -> dict[str, str]:
+    """This environment without ``PREFECT_*`` and ``AZURE_*``: a child started with it reaches
+    neither the developer's Prefect server nor Azure, only what the test hands it."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "AZURE_"))}
+
+
 def stack_environment(root: Path) -> dict[str, str]:
-    """This environment without ``PREFECT_*`` and ``AZURE_*``, with ``root`` as the stack's."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "AZURE_"))}
-    return env | {"FTFLOW_STACK_ROOT": str(root)}
+    """`own_environment`, with ``root`` as the stack's."""
+    return own_environment() | {"FTFLOW_STACK_ROOT": str(root)}
 
 
 def stack_command(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
